@@ -1,0 +1,44 @@
+# lienthong — every target bootstraps .venv itself, so each works on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help up test check fmt bench seed clean os-deps
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+os-deps: ## Install the OS packages the tests need (PostgreSQL server, openssl, curl)
+	@scripts/os-deps
+
+up: $(STAMP) ## Set up and run the whole local stack on 127.0.0.1 (Ctrl-C stops it)
+	$(BIN)/lienthong up
+
+test: $(STAMP) os-deps ## Set up and run the test suite
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+
+check: $(STAMP) ## Lint (ruff) and type-check (mypy --strict)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## Format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+seed: $(STAMP) ## Seed the registries' databases under var/ (SEED_ARGS="--persons 1000000")
+	$(BIN)/lienthong seed $(SEED_ARGS)
+
+bench: $(STAMP) ## Run the benchmarks under bench/
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean: ## Remove the virtualenv and var/ (databases, keys)
+	rm -rf $(VENV) var

@@ -1,0 +1,34 @@
+"""``fields=`` selection, the same on every read of every registry.
+
+``fields`` is a comma-separated list of top-level field names. Absent or empty means every
+field the caller may see. A name the resource does not have is the caller's mistake: 400,
+listing the unknown names and the available ones. Never silently trimmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from core.errors import UnknownFields
+
+MAX_FIELDS_PARAM = 2000
+
+
+def parse_fields(raw: str | None, available: Collection[str]) -> frozenset[str]:
+    """The set of fields asked for, or all of ``available`` when ``raw`` is empty."""
+    if raw is None or not raw.strip():
+        return frozenset(available)
+    if len(raw) > MAX_FIELDS_PARAM:
+        raise UnknownFields(["<too long>"], sorted(available))
+    names = [n.strip() for n in raw.split(",")]
+    names = [n for n in names if n]
+    unknown = sorted({n for n in names if n not in available})
+    if unknown:
+        raise UnknownFields(unknown, sorted(available))
+    return frozenset(names)
+
+
+def select(record: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
+    """Only the selected top-level fields of ``record``, in the record's order."""
+    return {k: v for k, v in record.items() if k in fields}

@@ -1,0 +1,56 @@
+"""Settings base: one pydantic-settings class per service, each with its own env prefix.
+
+A service declares ``class PopulationSettings(ServiceSettings)`` with
+``model_config = service_config("POPULATION_")``; every field can then be set as
+``POPULATION_<FIELD>`` in the environment (or a ``.env`` file). Settings are never built at
+import time: ``create_app(settings)`` takes them, so tests pass their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where the local stack keeps databases, keys and certificates (git-ignored).
+DEFAULT_VAR_DIR = Path("var")
+
+Environment = Literal["dev", "test", "prod"]
+
+
+def service_config(env_prefix: str) -> SettingsConfigDict:
+    """The pydantic-settings config every service uses, with its own prefix."""
+    return SettingsConfigDict(
+        env_prefix=env_prefix,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+
+class ServiceSettings(BaseSettings):
+    """What every lienthong HTTP service has: where it listens, its database, its logs."""
+
+    model_config = service_config("LIENTHONG_")
+
+    #: Short name, used for the default database file and in logs and metrics.
+    service_name: ClassVar[str] = "service"
+
+    environment: Environment = "dev"
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    database_url: str = ""
+    var_dir: Path = DEFAULT_VAR_DIR
+    log_level: str = "info"
+    #: Log one JSON line per request (off in tests to keep output readable).
+    access_log: bool = True
+
+    @property
+    def db_url(self) -> str:
+        """``database_url`` if set, else a SQLite file ``var/db/<service>.sqlite3``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.var_dir / 'db' / self.service_name}.sqlite3"

@@ -1,0 +1,1 @@
+"""The three national registries (data owners), each an independent FastAPI service."""

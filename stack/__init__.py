@@ -1,0 +1,1 @@
+"""The local stack: the ``lienthong`` CLI, ``lienthong up``, seeding, serving one service."""

@@ -1,0 +1,78 @@
+"""The ``lienthong`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.http import configure_logging
+from stack.services import SERVICES
+
+app = typer.Typer(
+    name="lienthong",
+    help="lienthong — a once-only data exchange for a digital government.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ServiceName = Enum("ServiceName", {name: name for name in SERVICES}, type=str)  # type: ignore[misc]
+
+
+@app.command()
+def serve(
+    service: Annotated[ServiceName, typer.Argument(help="Which service to run.")],
+    port: Annotated[int | None, typer.Option(help="Port (default: the service's own).")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
+) -> None:
+    """Run one service of the stack in the foreground (settings from its env prefix)."""
+    import uvicorn
+
+    spec = SERVICES[service.value]
+    overrides: dict[str, object] = {}
+    if port is not None:
+        overrides["port"] = port
+    if host is not None:
+        overrides["host"] = host
+    settings = spec.settings(**overrides)
+    configure_logging(spec.name, settings.log_level)
+    uvicorn.run(
+        spec.create_app(settings),
+        host=settings.host,
+        port=settings.port or spec.default_port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def seed(
+    persons: Annotated[int, typer.Option(min=10, help="How many persons to create.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 749,
+    var_dir: Annotated[Path, typer.Option(help="Where the SQLite databases go.")] = Path("var"),
+    force: Annotated[bool, typer.Option(help="Replace databases that already hold data.")] = False,
+) -> None:
+    """Create realistic, cross-linked synthetic data in the three registries."""
+    from stack.seed import seed_command
+
+    seed_command(persons=persons, seed=seed, var_dir=var_dir, force=force)
+
+
+@app.command()
+def up(
+    persons: Annotated[int, typer.Option(help="Persons to seed when the databases are empty.")] = 20_000,
+    var_dir: Annotated[Path, typer.Option(help="Databases, keys and logs.")] = Path("var"),
+) -> None:
+    """Run the whole local stack on 127.0.0.1 until Ctrl-C (seeds first if needed)."""
+    from stack.up import up_command
+
+    up_command(persons=persons, var_dir=var_dir)
+
+
+def main() -> None:
+    app()
