@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Where the local stack keeps databases, keys and certificates (git-ignored).
@@ -47,6 +47,14 @@ class ServiceSettings(BaseSettings):
     log_level: str = "info"
     #: Log one JSON line per request (off in tests to keep output readable).
     access_log: bool = True
+
+    @field_validator("port")
+    @classmethod
+    def _port_in_range(cls, port: int) -> int:
+        # A validator, not only Field bounds: services redeclare ``port`` with their default.
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port {port} is out of range 0-65535")
+        return port
 
     @property
     def db_url(self) -> str:

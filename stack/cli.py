@@ -53,7 +53,9 @@ def serve(
 @app.command()
 def seed(
     persons: Annotated[int, typer.Option(min=10, help="How many persons to create.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 749,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same data.")
+    ] = 749,
     var_dir: Annotated[Path, typer.Option(help="Where the SQLite databases go.")] = Path("var"),
     force: Annotated[bool, typer.Option(help="Replace databases that already hold data.")] = False,
 ) -> None:
@@ -65,7 +67,9 @@ def seed(
 
 @app.command()
 def up(
-    persons: Annotated[int, typer.Option(help="Persons to seed when the databases are empty.")] = 20_000,
+    persons: Annotated[
+        int, typer.Option(help="Persons to seed when the databases are empty.")
+    ] = 20_000,
     var_dir: Annotated[Path, typer.Option(help="Databases, keys and logs.")] = Path("var"),
 ) -> None:
     """Run the whole local stack on 127.0.0.1 until Ctrl-C (seeds first if needed)."""
