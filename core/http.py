@@ -224,11 +224,23 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        received = 0
+
+        async def capped_receive() -> Message:
+            # A chunked body has no Content-Length: count what actually arrives.
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise StarletteHTTPException(413)
+            return message
+
         try:
             if declared_length > self.max_body:
                 await error_response(PayloadTooLarge(), xroad_id)(scope, receive, send_with_id)
             else:
-                await self.app(scope, receive, send_with_id)
+                await self.app(scope, capped_receive, send_with_id)
         except Exception:
             # An unexpected error is ours: log it with its trace, answer a plain 500.
             self.logger.exception("unhandled error", extra={"fields": {"method": scope["method"]}})
