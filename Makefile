@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 os-deps: ## Install the OS packages the tests need (PostgreSQL server, openssl, curl)
 	@scripts/os-deps
 
-up: $(STAMP) ## Set up and run the whole local stack on 127.0.0.1 (Ctrl-C stops it)
-	$(BIN)/lienthong up
+up: $(STAMP) ## Set up and run the whole local stack on 127.0.0.1 (Ctrl-C stops it; UP_ARGS="--persons 2000")
+	$(BIN)/lienthong up $(UP_ARGS)
 
 test: $(STAMP) os-deps ## Set up and run the test suite
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)

@@ -8,3 +8,7 @@ import pytest
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+# Fixtures that several test packages use live in tests/fixtures/ and load as plugins.
+pytest_plugins = ["tests.fixtures.postgres"]

@@ -1,0 +1,1 @@
+"""The National Population Database (BCA): persons, households, identity verification."""

@@ -1,0 +1,25 @@
+# The lienthong image: one image, every service; the command picks which one runs
+# (`lienthong serve population`, `lienthong seed`, ...). See docker-compose.yml.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Services never run as root in the container.
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/lienthong lienthong
+
+# Install from a throwaway copy of the source: the image keeps only the installed package.
+COPY . /tmp/src
+RUN pip install /tmp/src && rm -rf /tmp/src
+
+# var/ (databases, logs, keys) is a volume; the directory exists, owned by the service user,
+# so a fresh named volume inherits that ownership.
+WORKDIR /app
+RUN mkdir -p /app/var && chown lienthong:lienthong /app/var
+USER lienthong
+
+EXPOSE 9101 9102 9103
+ENTRYPOINT ["lienthong"]
+CMD ["--help"]

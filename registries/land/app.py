@@ -1,0 +1,67 @@
+"""The National Land Database service (BNNMT) as a FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from core.db import make_engine, ping, session_factory
+from core.http import create_service_app
+from registries.land.endpoints import router
+from registries.land.models import Base
+from registries.land.settings import LandSettings
+
+DESCRIPTION = """\
+The National Land Database (Cơ sở dữ liệu quốc gia về đất đai — Bộ Nông nghiệp và Môi
+trường) as a data-owner service of the exchange: a land parcel by its national parcel id
+(12-character GeoHash) or its cadastral number (commune-map sheet-parcel), the parcels a
+person or an enterprise holds, and verification of a land use right certificate.
+
+A parcel record carries the certificate in force, the current rights holders and their
+shares (a married couple's common property lists both spouses), mortgages, and the history
+of registered transactions. Land use purposes are the codes of the cadastral legend (ODT,
+ONT, LUC, CLN, ...), each answered with its Vietnamese name.
+
+Every read takes `fields=` (comma-separated) to return only what the caller needs; an
+unknown field name is a 400. Malformed identifiers are a 400 naming the wrong part. Errors
+use the X-Road error body `{"type", "message", "detail"}` with the `X-Road-Error` header.
+"""
+
+TAGS = [
+    {
+        "name": "parcels",
+        "description": "Land parcels (thửa đất) and everything registered on them.",
+    },
+    {"name": "holders", "description": "The parcels a person or an enterprise holds."},
+    {"name": "verifications", "description": "Yes/no checks that disclose nothing else."},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
+
+
+def create_app(settings: LandSettings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (read from ``LAND_*`` env vars when omitted)."""
+    settings = settings or LandSettings()
+    engine = make_engine(settings.db_url)
+    Base.metadata.create_all(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = create_service_app(
+        service=settings.service_name,
+        title="National Land Database (BNNMT)",
+        description=DESCRIPTION,
+        readiness=[lambda: ping(engine)],
+        access_log=settings.access_log,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
+    app.include_router(router)
+    return app

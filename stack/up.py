@@ -1,0 +1,340 @@
+"""``lienthong up``: the whole local stack as plain processes on 127.0.0.1.
+
+Why plain processes and not one process with many apps: each service is then exactly what
+it will be in production (its own interpreter, its own port, its own log, its own database),
+and the stack needs nothing but Python — Docker is optional (DESIGN §1, §9).
+
+The lifecycle, in order:
+
+1. every port must be free, or one line says which port and which variable moves it, and
+   nothing is started (checked before seeding, so the mistake costs no time);
+2. the databases under ``var/db`` are seeded if empty (``stack.seed.ensure_seeded``);
+3. each service in ``stack.services.SERVICES`` starts as
+   ``python -m stack serve <name>``, its output going to ``var/log/<name>.log``;
+4. each ``/healthz`` must answer over HTTP in time, else the stack is stopped and the
+   service and its log are named;
+5. a table of URLs is printed and the supervisor waits: Ctrl-C / SIGTERM / SIGHUP stop
+   everything (exit 0); a service dying on its own stops the rest (exit 1).
+
+No process is left behind: children run in their own session (a terminal's Ctrl-C reaches
+only this supervisor, which then stops them in order) and ask the kernel to SIGTERM them
+if the supervisor dies, even by SIGKILL (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, NoReturn
+
+import httpx
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from stack.services import SERVICES, ServiceSpec
+
+#: How long every service together may take to answer ``/healthz``.
+HEALTH_TIMEOUT_S = 60.0
+#: How long a service may take to stop after SIGTERM before it is killed.
+STOP_GRACE_S = 5.0
+_POLL_S = 0.1
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One service as this run will start it."""
+
+    spec: ServiceSpec
+    host: str
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        # A wildcard bind is reachable on loopback; print the address people can paste.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def port_variable(self) -> str:
+        return f"{self.spec.env_prefix}PORT"
+
+
+class StackError(Exception):
+    """A failure that ends ``up`` with one line on stderr and exit code 1."""
+
+
+def up_command(persons: int, var_dir: Path) -> None:
+    """Run the stack until a signal; exit code 0 on a requested stop, 1 on any failure."""
+    try:
+        plan = plan_services(var_dir)
+        check_ports_free(plan)
+    except StackError as e:
+        _fail(str(e))
+
+    from stack.seed import ensure_seeded
+
+    (var_dir / "log").mkdir(parents=True, exist_ok=True)
+    ensure_seeded(var_dir, persons)
+
+    supervisor = Supervisor(plan, var_dir)
+    raise SystemExit(supervisor.run())
+
+
+def plan_services(var_dir: Path) -> list[Planned]:
+    """Where each service will listen: its settings (env / ``.env``) or its default port."""
+    plan: list[Planned] = []
+    for spec in SERVICES.values():
+        try:
+            settings = spec.settings(var_dir=var_dir)
+        except ValidationError as e:
+            first = e.errors()[0]
+            field = str(first["loc"][0]).upper() if first["loc"] else "?"
+            raise StackError(
+                f"invalid setting {spec.env_prefix}{field} for {spec.name}: {first['msg']}"
+            ) from e
+        plan.append(
+            Planned(
+                spec=spec,
+                host=settings.host,
+                port=settings.port or spec.default_port,
+                log_path=var_dir / "log" / f"{spec.name}.log",
+            )
+        )
+    return plan
+
+
+def check_ports_free(plan: list[Planned]) -> None:
+    """Raise ``StackError`` naming the first port that another process already holds."""
+    seen: dict[int, Planned] = {}
+    for item in plan:
+        if item.port in seen:
+            other = seen[item.port]
+            raise StackError(
+                f"port {item.port} is set for both {other.spec.name} and {item.spec.name}; "
+                f"set {item.port_variable} to move one"
+            )
+        seen[item.port] = item
+        if port_in_use(item.host, item.port):
+            raise StackError(
+                f"port {item.port} ({item.spec.name}) is already in use; "
+                f"set {item.port_variable} to move it"
+            )
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when binding ``host:port`` fails the way uvicorn's bind would.
+
+    ``SO_REUSEADDR`` as uvicorn sets it: connections of a previous run lingering in
+    TIME_WAIT do not count as "in use", a listening socket does.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            if e.errno in (errno.EADDRINUSE, errno.EACCES):
+                return True
+            raise
+    return False
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    """In the child before exec: get SIGTERM when the supervisor dies, however it dies."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    # The supervisor may have died between fork and prctl: then nobody would signal us.
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+class Supervisor:
+    """Starts the planned services, watches them, and stops all of them exactly once."""
+
+    def __init__(self, plan: list[Planned], var_dir: Path) -> None:
+        self.plan = plan
+        self.var_dir = var_dir
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._logs: list[IO[bytes]] = []
+        self._stop_signal: int | None = None
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._stop_signal = signum
+
+    def run(self) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        try:
+            return self._start_and_watch()
+        finally:
+            self.stop_all()
+
+    def _start_and_watch(self) -> int:
+        for item in self.plan:
+            self._start(item)
+        if not self._wait_healthy():
+            return 0 if self._stop_signal is not None else 1
+        print_summary(self.plan, self.var_dir)
+        while self._stop_signal is None:
+            for item in self.plan:
+                code = self.children[item.spec.name].poll()
+                if code is not None:
+                    _error(f"{item.spec.name} exited unexpectedly (exit code {code})")
+                    _show_log_tail(item)
+                    return 1
+            time.sleep(_POLL_S)
+        _note(f"received {signal.Signals(self._stop_signal).name}, stopping the stack")
+        return 0
+
+    def _start(self, item: Planned) -> None:
+        env = dict(os.environ)
+        env[f"{item.spec.env_prefix}VAR_DIR"] = str(self.var_dir.resolve())
+        env[item.port_variable] = str(item.port)
+        env["PYTHONUNBUFFERED"] = "1"
+        log = item.log_path.open("ab")
+        self._logs.append(log)
+        self.children[item.spec.name] = subprocess.Popen(  # noqa: S603 - our own interpreter
+            [sys.executable, "-m", "stack", "serve", item.spec.name],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # only prctl: async-signal-safe enough
+        )
+
+    def _wait_healthy(self) -> bool:
+        """True when every ``/healthz`` answered 200; False after reporting why not."""
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        pending = list(self.plan)
+        with httpx.Client(timeout=1.0, trust_env=False) as client:
+            while pending:
+                if self._stop_signal is not None:
+                    return False
+                for item in list(pending):
+                    code = self.children[item.spec.name].poll()
+                    if code is not None:
+                        _error(
+                            f"{item.spec.name} exited while starting (exit code {code}); "
+                            f"see {item.log_path}"
+                        )
+                        _show_log_tail(item)
+                        return False
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(f"{item.url}/healthz").status_code == 200:
+                            pending.remove(item)
+                if pending and time.monotonic() > deadline:
+                    item = pending[0]
+                    _error(
+                        f"{item.spec.name} did not answer {item.url}/healthz within "
+                        f"{HEALTH_TIMEOUT_S:.0f}s; see {item.log_path}"
+                    )
+                    return False
+                if pending:
+                    time.sleep(_POLL_S)
+        return True
+
+    def stop_all(self) -> None:
+        """SIGTERM every child's process group, wait, SIGKILL what remains, reap all."""
+        alive = [p for p in self.children.values() if p.poll() is None]
+        for proc in alive:
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for proc in alive:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+        for proc in self.children.values():
+            # A group may hold grandchildren even after its leader exited.
+            _signal_group(proc, signal.SIGKILL)
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    # Each child leads its own session and group (``start_new_session``), so pgid == pid.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def sample_personal_id(var_dir: Path) -> str | None:
+    """A living person's id from the seeded population database, for the example curl."""
+    try:
+        from sqlalchemy import select
+
+        from core.db import make_engine
+        from registries.population.models import Person
+
+        engine = make_engine(f"sqlite:///{var_dir / 'db' / 'population.sqlite3'}")
+        try:
+            with engine.connect() as conn:
+                living = select(Person.personal_id).where(Person.date_of_death.is_(None))
+                found = conn.execute(living.limit(1)).scalar()
+        finally:
+            engine.dispose()
+    except Exception:  # a nicety: the stack runs without it
+        return None
+    return str(found) if found else None
+
+
+def print_summary(plan: list[Planned], var_dir: Path) -> None:
+    console = Console()
+    if not console.is_terminal:
+        # Piped to a file or a test: do not squeeze the table into 80 columns.
+        console = Console(width=200)
+    table = Table(title="lienthong — local stack", title_justify="left")
+    table.add_column("service", style="bold")
+    table.add_column("URL", style="cyan")
+    table.add_column("API docs", style="cyan")
+    table.add_column("log")
+    for item in plan:
+        table.add_row(item.spec.name, item.url, f"{item.url}/docs", str(item.log_path))
+    console.print(table)
+    population = next((p for p in plan if p.spec.name == "population"), None)
+    if population is not None:
+        pid = sample_personal_id(var_dir) or "<personal id>"
+        console.print("Try:", style="bold")
+        console.print(f"  curl -s {population.url}/persons/{pid}", soft_wrap=True)
+    console.print("Ctrl-C stops every service.", style="dim")
+    sys.stdout.flush()
+
+
+def _show_log_tail(item: Planned, lines: int = 15) -> None:
+    try:
+        tail = item.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return
+    for line in tail[-lines:]:
+        print(f"  {item.spec.name} | {line}", file=sys.stderr)
+
+
+def _error(message: str) -> None:
+    # Plain print, not Rich: one line that never wraps, whatever the terminal width.
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _fail(message: str) -> NoReturn:
+    _error(message)
+    raise SystemExit(1)

@@ -1,0 +1,310 @@
+"""``lienthong up`` as a user runs it: a real subprocess, real ports, real signals.
+
+"No process left behind" is checked from the outside: before stopping the stack the test
+walks ``/proc`` for every descendant of the ``up`` process (by parent pid) and records each
+one's start time; afterwards none of those (pid, start time) pairs may still be running.
+Zombies count as gone: they hold no port, no file, no CPU, only a pid until reaped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stack.services import SERVICES
+from stack.up import StackError, check_ports_free, plan_services, port_in_use
+
+pytestmark = pytest.mark.stack
+
+REPO = Path(__file__).resolve().parents[2]
+READY_LINE = "Ctrl-C stops every service."
+START_TIMEOUT_S = 90.0
+
+
+# -- processes seen through /proc ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    starttime: str
+    cmdline: str
+
+
+def _stat(pid: int) -> tuple[str, int, str] | None:
+    """(state, parent pid, start time) of ``pid``, or None when it does not exist."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) state ppid ..." where comm may itself hold spaces and parentheses.
+    after = raw.rsplit(")", 1)[1].split()
+    return after[0], int(after[1]), after[19]
+
+
+def descendants(root: int) -> list[Proc]:
+    """Every live process below ``root`` in the process tree."""
+    parent_of: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
+            parent_of[int(entry.name)] = st[1]
+    found: list[Proc] = []
+    frontier = {root}
+    while frontier:
+        children = {pid for pid, ppid in parent_of.items() if ppid in frontier}
+        for pid in children:
+            st = _stat(pid)
+            if st is None or st[0] in "ZX":
+                continue
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            found.append(Proc(pid, st[2], cmd.strip()))
+        frontier = children
+    return found
+
+
+def still_running(proc: Proc) -> bool:
+    st = _stat(proc.pid)
+    return st is not None and st[2] == proc.starttime and st[0] not in "ZX"
+
+
+def wait_all_gone(procs: list[Proc], timeout: float) -> list[Proc]:
+    deadline = time.monotonic() + timeout
+    while (left := [p for p in procs if still_running(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+# -- running `up` ----------------------------------------------------------------------------
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def stack_env(ports: dict[str, int]) -> dict[str, str]:
+    """The caller's environment minus anything that would point the stack elsewhere."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not any(k.startswith(spec.env_prefix) for spec in SERVICES.values())
+    }
+    for name, spec in SERVICES.items():
+        env[f"{spec.env_prefix}PORT"] = str(ports[name])
+        env[f"{spec.env_prefix}HOST"] = "127.0.0.1"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+@dataclass
+class RunningStack:
+    proc: subprocess.Popen[str]
+    ports: dict[str, int]
+    var_dir: Path
+    stdout: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+    #: Every descendant ever seen, so the fixture can clean up after a failed test.
+    seen: list[Proc] = field(default_factory=list)
+
+    def children(self) -> list[Proc]:
+        found = descendants(self.proc.pid)
+        self.seen.extend(found)
+        return found
+
+    def output(self) -> str:
+        return "".join(self.stdout)
+
+
+def start_up(tmp_path: Path, ports: dict[str, int], persons: int = 300) -> RunningStack:
+    var_dir = tmp_path / "var"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stack", "up", "--persons", str(persons), "--var-dir", str(var_dir)],
+        cwd=tmp_path,
+        env=stack_env(ports),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    running = RunningStack(proc, ports, var_dir)
+    assert proc.stdout is not None
+    stream = proc.stdout
+    running.reader = threading.Thread(target=lambda: running.stdout.extend(stream), daemon=True)
+    running.reader.start()
+    return running
+
+
+def wait_until_ready(stack: RunningStack) -> None:
+    """Bounded wait for the table, then every /healthz over real HTTP."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while READY_LINE not in stack.output():
+        if stack.proc.poll() is not None or time.monotonic() > deadline:
+            stack.proc.kill()
+            pytest.fail(f"`lienthong up` did not get ready:\n{stack.output()}")
+        time.sleep(0.05)
+    with httpx.Client(timeout=5, trust_env=False) as client:
+        for name, port in stack.ports.items():
+            response = client.get(f"http://127.0.0.1:{port}/healthz")
+            assert response.status_code == 200, (name, response.text)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[RunningStack]:
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    running = start_up(tmp_path, ports)
+    try:
+        yield running
+    finally:
+        # Whatever the test did, leave nothing running.
+        if running.proc.poll() is None:
+            running.children()
+            running.proc.kill()
+            running.proc.wait()
+        for p in running.seen:
+            if still_running(p):
+                os.kill(p.pid, signal.SIGKILL)
+        if running.reader is not None:
+            running.reader.join(timeout=10)
+        assert running.proc.stdout is not None
+        running.proc.stdout.close()
+
+
+def test_up_serves_every_service_and_sigterm_leaves_no_process(stack: RunningStack) -> None:
+    wait_until_ready(stack)
+    children = stack.children()
+    for name in SERVICES:
+        assert any(f"stack serve {name}" in p.cmdline for p in children), children
+    out = stack.output()
+    for name, port in stack.ports.items():
+        assert f"http://127.0.0.1:{port}/docs" in out
+        assert str(stack.var_dir / "log" / f"{name}.log") in out
+    assert "curl" in out
+
+    stack.proc.send_signal(signal.SIGTERM)
+    assert stack.proc.wait(timeout=30) == 0
+    # `up` waited for its children before exiting: nothing may remain, not even briefly.
+    assert [p for p in children if still_running(p)] == []
+    for port in stack.ports.values():
+        assert not port_in_use("127.0.0.1", port)
+    for name in SERVICES:
+        assert (stack.var_dir / "log" / f"{name}.log").stat().st_size > 0
+
+
+def test_a_service_dying_stops_the_stack_with_exit_code_1(stack: RunningStack) -> None:
+    wait_until_ready(stack)
+    children = stack.children()
+    victim = next(p for p in children if "stack serve business" in p.cmdline)
+
+    os.kill(victim.pid, signal.SIGKILL)
+
+    assert stack.proc.wait(timeout=30) == 1
+    assert "error: business exited unexpectedly" in stack.output()
+    assert [p for p in children if still_running(p)] == []
+
+
+def test_services_die_with_up_even_when_it_is_sigkilled(tmp_path: Path) -> None:
+    """The kernel's parent-death signal, as ``up`` arms it in every child it starts.
+
+    A stand-in for ``up`` (cheaper than a whole stack) starts a child exactly as
+    ``Supervisor`` does, then is SIGKILLed: no cleanup code of ours can run.
+    """
+    pid_file = tmp_path / "child.pid"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "from stack.up import _die_with_parent\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
+            " start_new_session=True, preexec_fn=_die_with_parent)\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "time.sleep(60)\n",
+        ],
+        cwd=REPO,
+    )
+    child: Proc | None = None
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() or not pid_file.read_text():
+            assert parent.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        child = next(p for p in descendants(parent.pid) if p.pid == int(pid_file.read_text()))
+        parent.kill()
+        parent.wait()
+        assert wait_all_gone([child], timeout=10) == []
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if child is not None and still_running(child):
+            os.kill(child.pid, signal.SIGKILL)
+
+
+def test_port_in_use_exits_1_with_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports["business"]))
+        squatter.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "stack", "up", "--var-dir", str(tmp_path / "var")],
+            cwd=tmp_path,
+            env=stack_env(ports),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: port {ports['business']} (business) is already in use; "
+        "set BUSINESS_PORT to move it"
+    ]
+    assert done.stdout == ""
+    assert not (tmp_path / "var" / "db").exists()  # nothing seeded, nothing started
+
+
+@pytest.mark.parametrize("busy", list(SERVICES))
+def test_port_in_use_names_the_port_and_the_variable_that_moves_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy: str
+) -> None:
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    for name, value in stack_env(ports).items():
+        monkeypatch.setenv(name, value)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports[busy]))
+        squatter.listen()
+        with pytest.raises(StackError) as caught:
+            check_ports_free(plan_services(tmp_path / "var"))
+    prefix = SERVICES[busy].env_prefix
+    assert str(caught.value) == (
+        f"port {ports[busy]} ({busy}) is already in use; set {prefix}PORT to move it"
+    )
+
+
+def test_two_services_on_one_port_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POPULATION_PORT", "9999")
+    monkeypatch.setenv("LAND_PORT", "9999")
+    with pytest.raises(StackError, match="port 9999 is set for both population and land"):
+        check_ports_free(plan_services(tmp_path / "var"))
