@@ -58,10 +58,19 @@ def seed(
     ] = 749,
     var_dir: Annotated[Path, typer.Option(help="Where the SQLite databases go.")] = Path("var"),
     force: Annotated[bool, typer.Option(help="Replace databases that already hold data.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option(help="Seed only the databases that are empty; never an error.")
+    ] = False,
 ) -> None:
     """Create realistic, cross-linked synthetic data in the three registries."""
-    from stack.seed import seed_command
+    from stack.seed import ensure_seeded, seed_command
 
+    if force and if_empty:
+        raise typer.BadParameter("--force and --if-empty contradict each other")
+    if if_empty:
+        seeded = ensure_seeded(var_dir, persons, seed)
+        typer.echo("seeded" if seeded else f"already seeded: {var_dir}")
+        return
     seed_command(persons=persons, seed=seed, var_dir=var_dir, force=force)
 
 

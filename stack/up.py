@@ -194,7 +194,10 @@ class Supervisor:
             for item in self.plan:
                 code = self.children[item.spec.name].poll()
                 if code is not None:
-                    _error(f"{item.spec.name} exited unexpectedly (exit code {code})")
+                    _error(
+                        f"{item.spec.name} exited unexpectedly ({_describe_exit(code)}); "
+                        f"see {item.log_path}"
+                    )
                     _show_log_tail(item)
                     return 1
             time.sleep(_POLL_S)
@@ -230,7 +233,7 @@ class Supervisor:
                     code = self.children[item.spec.name].poll()
                     if code is not None:
                         _error(
-                            f"{item.spec.name} exited while starting (exit code {code}); "
+                            f"{item.spec.name} exited while starting ({_describe_exit(code)}); "
                             f"see {item.log_path}"
                         )
                         _show_log_tail(item)
@@ -315,6 +318,16 @@ def print_summary(plan: list[Planned], var_dir: Path) -> None:
         console.print(f"  curl -s {population.url}/persons/{pid}", soft_wrap=True)
     console.print("Ctrl-C stops every service.", style="dim")
     sys.stdout.flush()
+
+
+def _describe_exit(code: int) -> str:
+    """``exit code 3`` or, for a negative Popen return code, ``killed by SIGKILL``."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _show_log_tail(item: Planned, lines: int = 15) -> None:

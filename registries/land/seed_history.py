@@ -186,7 +186,7 @@ class ParcelHistory:
 
         current, since, shared = holders, acquired_on, marital
         if heir is not None:
-            died = min(h.latest for h in holders) + timedelta(days=1)
+            died = max(h.latest for h in holders) + timedelta(days=1)  # the last death
             on = max(died + timedelta(days=rng.randint(60, 900)), heir.earliest)
             if on <= min(self.today, heir.latest):
                 parties = [h.party("decedent") for h in holders] + [heir.party("heir")]

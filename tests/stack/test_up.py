@@ -222,6 +222,31 @@ def test_a_service_dying_stops_the_stack_with_exit_code_1(stack: RunningStack) -
     assert [p for p in children if still_running(p)] == []
 
 
+def test_a_service_failing_to_start_names_it_and_its_log_and_stops_the_rest(
+    tmp_path: Path,
+) -> None:
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    env = stack_env(ports)
+    env["POPULATION_LOG_LEVEL"] = "no-such-level"  # the service dies configuring its logs
+    done = subprocess.run(
+        [sys.executable, "-m", "stack", "up", "--persons", "300", "--var-dir", "var"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert (
+        "error: population exited while starting (exit code 1); see var/log/population.log"
+        in done.stderr.splitlines()
+    )
+    assert "Unknown level" in (tmp_path / "var" / "log" / "population.log").read_text()
+    for port in ports.values():  # the others were stopped, not left holding their ports
+        assert not port_in_use("127.0.0.1", port)
+
+
 def test_services_die_with_up_even_when_it_is_sigkilled(tmp_path: Path) -> None:
     """The kernel's parent-death signal, as ``up`` arms it in every child it starts.
 

@@ -180,3 +180,15 @@ def test_write_loads_every_row_and_builds_the_indexes(world: World) -> None:
             assert conn.scalar(select(func.count()).select_from(table)) == len(data)
     indexes = {ix["name"] for t in TABLES for ix in inspect(engine).get_indexes(t.name)}
     assert {ix.name for t in TABLES for ix in t.indexes} <= indexes
+
+
+def test_each_history_starts_with_a_first_registration_and_runs_forward(world: World) -> None:
+    history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in rows(world.land, "land_transaction"):
+        history[t["parcel_id"]].append(t)
+    assert set(history) == {p[0] for p in world.land.parcels}
+    for events in history.values():
+        assert events[0]["kind"] == v.TX_INITIAL
+        dates = [t["registered_on"] for t in events]
+        assert dates == sorted(dates)
+        assert {t["kind"] for t in events} <= set(v.TRANSACTION_KINDS)
