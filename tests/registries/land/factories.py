@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from core.ids.enterprise import has_check_digit, make_enterprise_code
 from core.ids.personal import LEGACY_PROVINCES, make_personal_id
@@ -114,11 +115,8 @@ def make_enterprises(
     return out
 
 
-def make_seed(
-    seed: int = 7, persons: int = 400, enterprises: int = 40
-) -> tuple[list[PersonRef], list[EnterpriseStub], land_seed.LandSeed]:
-    """A small, deterministic world and its land registry."""
-    people = make_people(random.Random(f"{seed}:population"), persons)
-    firms = make_enterprises(random.Random(f"{seed}:business"), enterprises)
-    land = land_seed.generate(random.Random(f"{seed}:land"), people, firms, today=TODAY)
-    return people, firms, land
+def rows(seed: land_seed.LandSeed, table_name: str) -> list[dict[str, Any]]:
+    """The generated rows of one table as dicts keyed by column name."""
+    table, data = next((t, r) for t, r in seed.tables() if t.name == table_name)
+    names = [c.name for c in table.columns]
+    return [dict(zip(names, r, strict=True)) for r in data]

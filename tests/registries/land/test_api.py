@@ -14,7 +14,7 @@ from registries.land import vocabulary as v
 from registries.land.models import Certificate
 from registries.land.service import HOLDING_FIELDS, PARCEL_FIELDS
 from tests.registries.land.conftest import World
-from tests.registries.land.test_seed import rows
+from tests.registries.land.factories import rows
 
 pytestmark = pytest.mark.anyio
 

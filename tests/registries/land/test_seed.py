@@ -15,15 +15,9 @@ from core.ids.units import commune, provinces
 from registries.land import vocabulary as v
 from registries.land.geography import PROVINCE_CENTRES, commune_point
 from registries.land.models import TABLES
-from registries.land.seed import LandSeed, generate, write
+from registries.land.seed import generate, write
 from tests.registries.land.conftest import TODAY, World
-from tests.registries.land.factories import make_enterprises, make_people
-
-
-def rows(seed: LandSeed, name: str) -> list[dict[str, Any]]:
-    table, data = next((t, r) for t, r in seed.tables() if t.name == name)
-    names = [c.name for c in table.columns]
-    return [dict(zip(names, r, strict=True)) for r in data]
+from tests.registries.land.factories import make_enterprises, make_people, rows
 
 
 def test_same_rng_seed_and_day_give_the_same_rows(world: World) -> None:
