@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import typer
 
+from core.db import make_engine
 from core.ids.enterprise import is_enterprise_code
 from core.ids.personal import parse_personal_id
 from core.ids.units import LEGACY_TO_CURRENT, commune
@@ -27,6 +28,7 @@ from registries.population import seed as population
 from registries.population.models import PERSON_COLUMNS
 from stack import seed as orchestrator
 from stack.seed import SEED_TODAY
+from tests.fixtures.postgres import PostgresUrlFactory
 
 N = 4000
 
@@ -435,3 +437,21 @@ def test_failed_seed_leaves_no_half_written_database(
             urls, persons=100, seed=1, console=Console(quiet=True), parallel=parallel
         )
     assert not list(tmp_path.glob("*.sqlite3*"))
+
+
+@pytest.mark.postgres
+def test_seed_on_postgresql_by_url_and_reset_drops_the_tables(
+    postgres_url: PostgresUrlFactory,
+) -> None:
+    from rich.console import Console
+
+    urls = {name: postgres_url() for name in orchestrator.REGISTRIES}
+    assert all(orchestrator.database_is_empty(url) for url in urls.values())
+    orchestrator.run_seed(urls, persons=150, seed=2, console=Console(quiet=True))
+    assert not any(orchestrator.database_is_empty(url) for url in urls.values())
+    engine = make_engine(urls["population"])
+    assert len(population.load_people(engine)) == 150
+    engine.dispose()
+    orchestrator.reset_database(urls["land"])
+    assert orchestrator.database_is_empty(urls["land"])
+    assert not orchestrator.database_is_empty(urls["population"])
