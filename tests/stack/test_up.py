@@ -329,7 +329,11 @@ def test_port_in_use_names_the_port_and_the_variable_that_moves_it(
 def test_two_services_on_one_port_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("POPULATION_PORT", "9999")
-    monkeypatch.setenv("LAND_PORT", "9999")
-    with pytest.raises(StackError, match="port 9999 is set for both population and land"):
+    # Every port set explicitly: the defaults may be taken by a developer's running stack.
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    ports["land"] = ports["population"]
+    for name, value in stack_env(ports).items():
+        monkeypatch.setenv(name, value)
+    shared = ports["population"]
+    with pytest.raises(StackError, match=f"port {shared} is set for both population and land"):
         check_ports_free(plan_services(tmp_path / "var"))
