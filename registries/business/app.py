@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
-from core.db import make_engine, ping, session_factory
-from core.http import create_service_app
+from core.data_service import create_data_service_app
 from registries.business.endpoints import router
 from registries.business.models import Base
 from registries.business.settings import BusinessSettings
+
+TITLE = "National Business Registration Database (BTC)"
 
 DESCRIPTION = """\
 The National Business Registration Database (Cơ sở dữ liệu quốc gia về đăng ký doanh
@@ -36,26 +34,11 @@ TAGS = [
 
 def create_app(settings: BusinessSettings | None = None) -> FastAPI:
     """Build the app for ``settings`` (read from ``BUSINESS_*`` env vars when omitted)."""
-    settings = settings or BusinessSettings()
-    engine = make_engine(settings.db_url)
-    Base.metadata.create_all(engine)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
-
-    app = create_service_app(
-        service=settings.service_name,
-        title="National Business Registration Database (BTC)",
+    return create_data_service_app(
+        settings or BusinessSettings(),
+        title=TITLE,
         description=DESCRIPTION,
-        readiness=[lambda: ping(engine)],
-        access_log=settings.access_log,
+        metadata=Base.metadata,
+        router=router,
         openapi_tags=TAGS,
-        lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = session_factory(engine)
-    app.include_router(router)
-    return app

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
+from core.data_service import SessionDep, fields_query
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids.enterprise import parse_enterprise_code
@@ -30,27 +29,14 @@ from registries.business.service import (
     HouseholdBusinessNotFound,
 )
 
-
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request (read-only work: nothing to commit)."""
-    with request.app.state.session_factory() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-
 router = APIRouter()
 
 
-def _fields_query(what: str, names: tuple[str, ...]) -> object:
-    return Query(description=f"Comma-separated {what} to return (default: all): {', '.join(names)}")
-
-
-EnterpriseFields = Annotated[str | None, _fields_query("fields", ENTERPRISE_FIELDS)]
+EnterpriseFields = Annotated[str | None, fields_query("fields", ENTERPRISE_FIELDS)]
 BusinessFields = Annotated[
-    str | None, _fields_query("business summary fields", ROLE_BUSINESS_FIELDS)
+    str | None, fields_query("business summary fields", ROLE_BUSINESS_FIELDS)
 ]
-HouseholdFields = Annotated[str | None, _fields_query("fields", HOUSEHOLD_BUSINESS_FIELDS)]
+HouseholdFields = Annotated[str | None, fields_query("fields", HOUSEHOLD_BUSINESS_FIELDS)]
 
 
 @router.get(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
-from core.db import make_engine, ping, session_factory
-from core.http import create_service_app
+from core.data_service import create_data_service_app
 from registries.land.endpoints import router
 from registries.land.models import Base
 from registries.land.settings import LandSettings
+
+TITLE = "National Land Database (BNNMT)"
 
 DESCRIPTION = """\
 The National Land Database (Cơ sở dữ liệu quốc gia về đất đai — Bộ Nông nghiệp và Môi
@@ -42,26 +40,11 @@ TAGS = [
 
 def create_app(settings: LandSettings | None = None) -> FastAPI:
     """Build the app for ``settings`` (read from ``LAND_*`` env vars when omitted)."""
-    settings = settings or LandSettings()
-    engine = make_engine(settings.db_url)
-    Base.metadata.create_all(engine)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
-
-    app = create_service_app(
-        service=settings.service_name,
-        title="National Land Database (BNNMT)",
+    return create_data_service_app(
+        settings or LandSettings(),
+        title=TITLE,
         description=DESCRIPTION,
-        readiness=[lambda: ping(engine)],
-        access_log=settings.access_log,
+        metadata=Base.metadata,
+        router=router,
         openapi_tags=TAGS,
-        lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = session_factory(engine)
-    app.include_router(router)
-    return app

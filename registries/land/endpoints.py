@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
+from core.data_service import SessionDep, fields_query
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids import is_ascii_digits
@@ -34,23 +33,11 @@ from registries.land.service import (
 _CERTIFICATE_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9 ./-]{0,31}$")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request (read-only work: nothing to commit)."""
-    with request.app.state.session_factory() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-
 router = APIRouter()
 
 
-def _fields_query(what: str, names: tuple[str, ...]) -> object:
-    return Query(description=f"Comma-separated {what} to return (default: all): {', '.join(names)}")
-
-
-ParcelFields = Annotated[str | None, _fields_query("fields", PARCEL_FIELDS)]
-HoldingFields = Annotated[str | None, _fields_query("fields of each parcel", HOLDING_FIELDS)]
+ParcelFields = Annotated[str | None, fields_query("fields", PARCEL_FIELDS)]
+HoldingFields = Annotated[str | None, fields_query("fields of each parcel", HOLDING_FIELDS)]
 
 
 def parse_parcel_ref(s: str) -> str | ParcelNumber:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
-from core.db import make_engine, ping, session_factory
-from core.http import create_service_app
+from core.data_service import create_data_service_app
 from registries.population.endpoints import router
 from registries.population.models import Base
 from registries.population.settings import PopulationSettings
+
+TITLE = "National Population Database (BCA)"
 
 DESCRIPTION = """\
 The National Population Database (Cơ sở dữ liệu quốc gia về dân cư, Ministry of Public
@@ -33,26 +31,11 @@ TAGS = [
 
 def create_app(settings: PopulationSettings | None = None) -> FastAPI:
     """Build the app for ``settings`` (read from ``POPULATION_*`` env vars when omitted)."""
-    settings = settings or PopulationSettings()
-    engine = make_engine(settings.db_url)
-    Base.metadata.create_all(engine)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
-
-    app = create_service_app(
-        service=settings.service_name,
-        title="National Population Database (BCA)",
+    return create_data_service_app(
+        settings or PopulationSettings(),
+        title=TITLE,
         description=DESCRIPTION,
-        readiness=[lambda: ping(engine)],
-        access_log=settings.access_log,
+        metadata=Base.metadata,
+        router=router,
         openapi_tags=TAGS,
-        lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = session_factory(engine)
-    app.include_router(router)
-    return app

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
+from core.data_service import SessionDep, fields_query
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids.personal import validate_personal_id
 from registries.population import service
 from registries.population.schemas import HouseholdOut, IdentityMatch, IdentityQuery, PersonOut
 from registries.population.service import MEMBER_FIELDS, PERSON_FIELDS, PersonNotFound
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """A database session for one request (read-only work: nothing to commit)."""
-    with request.app.state.session_factory() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 router = APIRouter()
 
@@ -48,9 +38,7 @@ PersonalIdPath = Annotated[
 def get_person(
     personal_id: PersonalIdPath,
     session: SessionDep,
-    fields: Annotated[
-        str | None, Query(description="Comma-separated fields to return (default: all)")
-    ] = None,
+    fields: Annotated[str | None, fields_query("fields", PERSON_FIELDS)] = None,
 ) -> JSONResponse:
     pid = validate_personal_id(personal_id)
     selected = parse_fields(fields, PERSON_FIELDS)
@@ -70,9 +58,7 @@ def get_person(
 def get_household(
     personal_id: PersonalIdPath,
     session: SessionDep,
-    fields: Annotated[
-        str | None, Query(description="Comma-separated member fields to return (default: all)")
-    ] = None,
+    fields: Annotated[str | None, fields_query("member fields", MEMBER_FIELDS)] = None,
 ) -> JSONResponse:
     pid = validate_personal_id(personal_id)
     selected = parse_fields(fields, MEMBER_FIELDS)

@@ -1,0 +1,70 @@
+"""The kit of a database-backed data-owner service (each registry is one).
+
+``create_data_service_app`` wires a service's settings, tables and router into the app of
+``core.http``: an engine for ``settings.db_url`` (tables created), a session factory on
+``app.state``, readiness that pings the database, and the engine disposed on shutdown.
+Endpoints take a request-scoped session as ``SessionDep`` and describe their ``fields=``
+parameter with ``fields_query``, so the three registries stay alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from sqlalchemy import MetaData
+from sqlalchemy.orm import Session
+
+from core.db import make_engine, ping, session_factory
+from core.http import create_service_app
+from core.settings import ServiceSettings
+
+
+def create_data_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    metadata: MetaData,
+    router: APIRouter,
+    openapi_tags: Sequence[dict[str, Any]] = (),
+) -> FastAPI:
+    """The app of one data-owner service, its database ready for ``router``'s endpoints."""
+    engine = make_engine(settings.db_url)
+    metadata.create_all(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = create_service_app(
+        service=settings.service_name,
+        title=title,
+        description=description,
+        readiness=[lambda: ping(engine)],
+        access_log=settings.access_log,
+        openapi_tags=list(openapi_tags),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory(engine)
+    app.include_router(router)
+    return app
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A database session for one request (read-only work: nothing to commit)."""
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def fields_query(what: str, names: Sequence[str]) -> Any:
+    """The ``fields=`` query parameter, documented with the names it accepts."""
+    return Query(description=f"Comma-separated {what} to return (default: all): {', '.join(names)}")
