@@ -72,12 +72,45 @@ def ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
-def is_empty(engine: Engine, table: str) -> bool:
-    """True when ``table`` does not exist or holds no row."""
-    if not inspect(engine).has_table(table):
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return Path(str(parsed.database))
+    return None
+
+
+def database_is_empty(url: str) -> bool:
+    """True when the database does not exist, has no tables, or no table holds a row."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
         return True
-    with engine.connect() as conn:
-        return conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None  # noqa: S608
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            for name in inspect(conn).get_table_names():
+                query = text(f'SELECT 1 FROM "{name}" LIMIT 1')  # noqa: S608 - reflected name
+                if conn.execute(query).first() is not None:
+                    return False
+        return True
+    finally:
+        engine.dispose()
+
+
+def reset_database(url: str) -> None:
+    """Delete a SQLite file (and its WAL/SHM) or drop every table of another database."""
+    path = sqlite_path(url)
+    if path is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    engine = make_engine(url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine)
+        meta.drop_all(engine)
+    finally:
+        engine.dispose()
 
 
 def bulk_insert(

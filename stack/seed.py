@@ -23,28 +23,18 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table as RichTable
-from sqlalchemy import Engine, MetaData, Table, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, Table, event, text
 
-from core.db import make_engine
+from core.db import database_is_empty, make_engine, reset_database, sqlite_path
 from registries.population import seed as population
 from registries.population.seed import PersonRef
+from stack.seed_report import Outcome, Report, print_summary, progress_bars
 from stack.services import SERVICES
 
 #: The reference day of every seed: data does not change from one day to the next.
@@ -54,8 +44,6 @@ REGISTRIES = ("population", "business", "land")
 #: Below this many persons the fork is not worth its start-up cost.
 PARALLEL_FROM = 50_000
 
-Report = Callable[[str, int, int | None], None]  # (task, advance, total-or-None)
-
 
 class _Seed(Protocol):
     """What every registry's seed object offers (``PopulationSeed``, ``BusinessSeed``, ...)."""
@@ -64,17 +52,6 @@ class _Seed(Protocol):
 
     @property
     def row_count(self) -> int: ...
-
-
-@dataclass
-class Outcome:
-    """What one registry's seeding did: rows per table and time spent."""
-
-    name: str
-    rows: dict[str, int] = field(default_factory=dict)
-    generate_s: float = 0.0
-    write_s: float = 0.0
-    samples: dict[str, str] = field(default_factory=dict)
 
 
 # -- the commands ------------------------------------------------------------------------------
@@ -153,7 +130,7 @@ def run_seed(
     if parallel is None:
         parallel = persons >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods()
     try:
-        with _progress(console) as report:
+        with progress_bars(console) as report:
             return _seed_all(urls, targets, persons, seed, today, report, parallel)
     except BaseException:
         for name in targets:
@@ -355,50 +332,10 @@ def _child_main(
 # -- databases ---------------------------------------------------------------------------------
 
 
-def _is_sqlite_file(url: str) -> Path | None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return Path(str(parsed.database))
-    return None
-
-
-def database_is_empty(url: str) -> bool:
-    """True when the database does not exist, has no tables, or no table holds a row."""
-    path = _is_sqlite_file(url)
-    if path is not None and not path.exists():
-        return True
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            for name in inspect(conn).get_table_names():
-                query = text(f'SELECT 1 FROM "{name}" LIMIT 1')  # noqa: S608 - reflected name
-                if conn.execute(query).first() is not None:
-                    return False
-        return True
-    finally:
-        engine.dispose()
-
-
-def reset_database(url: str) -> None:
-    """Delete a SQLite file (and its WAL/SHM) or drop every table of another database."""
-    path = _is_sqlite_file(url)
-    if path is not None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    engine = make_engine(url)
-    try:
-        meta = MetaData()
-        meta.reflect(engine)
-        meta.drop_all(engine)
-    finally:
-        engine.dispose()
-
-
 @contextmanager
 def _engine(url: str, *, loading: bool) -> Iterator[Engine]:
     """An engine for ``url``; ``loading`` = fresh SQLite file, no journal, no fsync."""
-    path = _is_sqlite_file(url)
+    path = sqlite_path(url)
     fast = loading and path is not None
     engine = make_engine(url, synchronous="OFF" if fast else "NORMAL")
     if fast:
@@ -416,74 +353,6 @@ def _engine(url: str, *, loading: bool) -> Iterator[Engine]:
         with normal.connect() as conn:
             conn.execute(text("SELECT 1"))
         normal.dispose()
-
-
-# -- reporting ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def _progress(console: Console) -> Iterator[Report]:
-    """A Rich progress bar per stage; ``report(task, advance, total)`` drives them."""
-    bars = Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-        # No refresh thread: the seed forks, and forking a threaded process is unsafe.
-        auto_refresh=False,
-    )
-    tasks: dict[str, TaskID] = {}
-    last_refresh = 0.0
-
-    def report(task: str, advance: int, total: int | None) -> None:
-        nonlocal last_refresh
-        if task not in tasks:
-            for name, tid in tasks.items():  # a new stage starts: the previous are done
-                t = bars.tasks[tid]
-                if not t.finished and name.split(":")[0] == task.split(":")[0]:
-                    bars.update(tid, total=t.completed or 1, completed=t.completed or 1)
-            tasks[task] = bars.add_task(task, total=total)
-        elif total is not None:
-            bars.update(tasks[task], total=total)
-        if advance:
-            bars.advance(tasks[task], advance)
-        now = time.monotonic()
-        if now - last_refresh > 0.1:
-            bars.refresh()
-            last_refresh = now
-
-    with bars:
-        yield report
-        for tid in tasks.values():
-            t = bars.tasks[tid]
-            if not t.finished:
-                bars.update(tid, total=t.completed or 1, completed=t.completed or 1)
-        bars.refresh()
-
-
-def print_summary(console: Console, outcomes: list[Outcome], persons: int, seconds: float) -> None:
-    """Rows per table and timings, then a few ids worth trying against the API."""
-    table = RichTable(title=f"Seeded in {seconds:.1f} s ({persons / seconds:,.0f} persons/s)")
-    for col in ("registry", "table", "rows", "generate s", "write s"):
-        table.add_column(col, justify="right" if col not in ("registry", "table") else "left")
-    for o in outcomes:
-        for i, (name, count) in enumerate(o.rows.items()):
-            first = i == 0
-            table.add_row(
-                o.name if first else "",
-                name,
-                f"{count:,}",
-                f"{o.generate_s:.1f}" if first else "",
-                f"{o.write_s:.1f}" if first else "",
-            )
-    console.print(table)
-    samples = {k: v for o in outcomes for k, v in o.samples.items()}
-    if samples:
-        console.print("Try:")
-        for label, value in samples.items():
-            console.print(f"  {label:<16} {value}")
 
 
 def _person_samples(people: list[PersonRef], today: date) -> dict[str, str]:

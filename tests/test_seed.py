@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import typer
 
-from core.db import make_engine
+from core.db import database_is_empty, make_engine, reset_database
 from core.ids.enterprise import is_enterprise_code
 from core.ids.personal import parse_personal_id
 from core.ids.units import LEGACY_TO_CURRENT, commune
@@ -446,12 +446,12 @@ def test_seed_on_postgresql_by_url_and_reset_drops_the_tables(
     from rich.console import Console
 
     urls = {name: postgres_url() for name in orchestrator.REGISTRIES}
-    assert all(orchestrator.database_is_empty(url) for url in urls.values())
+    assert all(database_is_empty(url) for url in urls.values())
     orchestrator.run_seed(urls, persons=150, seed=2, console=Console(quiet=True))
-    assert not any(orchestrator.database_is_empty(url) for url in urls.values())
+    assert not any(database_is_empty(url) for url in urls.values())
     engine = make_engine(urls["population"])
     assert len(population.load_people(engine)) == 150
     engine.dispose()
-    orchestrator.reset_database(urls["land"])
-    assert orchestrator.database_is_empty(urls["land"])
-    assert not orchestrator.database_is_empty(urls["population"])
+    reset_database(urls["land"])
+    assert database_is_empty(urls["land"])
+    assert not database_is_empty(urls["population"])

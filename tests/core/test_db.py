@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 
-from core.db import bulk_insert, is_empty, make_engine, ping, session_factory, session_scope
+from core.db import (
+    bulk_insert,
+    database_is_empty,
+    make_engine,
+    ping,
+    reset_database,
+    session_factory,
+    session_scope,
+    sqlite_path,
+)
 
 metadata = MetaData()
 things = Table(
@@ -56,13 +65,32 @@ def test_bulk_insert_rejects_tuples_of_the_wrong_width() -> None:
         bulk_insert(engine, things, [(1, "a", "extra")])
 
 
-def test_is_empty_for_missing_table_empty_table_and_filled_table() -> None:
-    engine = make_engine("sqlite://")
-    assert is_empty(engine, "things")
+def test_database_is_empty_until_a_table_holds_a_row(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    assert database_is_empty(url)  # no file at all
+    engine = make_engine(url)
     metadata.create_all(engine)
-    assert is_empty(engine, "things")
+    assert database_is_empty(url)  # tables, no rows
     bulk_insert(engine, things, [(1, "a")])
-    assert not is_empty(engine, "things")
+    assert not database_is_empty(url)
+    engine.dispose()
+
+
+def test_reset_database_deletes_a_sqlite_file_with_its_wal(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    bulk_insert(engine, things, [(1, "a")])
+    engine.dispose()
+    reset_database(url)
+    assert not list(tmp_path.iterdir())
+    assert database_is_empty(url)
+
+
+def test_sqlite_path_only_for_sqlite_files() -> None:
+    assert sqlite_path("sqlite:///var/db/x.sqlite3") == Path("var/db/x.sqlite3")
+    assert sqlite_path("sqlite://") is None
+    assert sqlite_path("postgresql+psycopg://u@127.0.0.1/x") is None
 
 
 def test_session_scope_commits_on_success_and_rolls_back_on_error() -> None:
