@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
@@ -68,3 +68,13 @@ SessionDep = Annotated[Session, Depends(get_session)]
 def fields_query(what: str, names: Sequence[str]) -> Any:
     """The ``fields=`` query parameter, documented with the names it accepts."""
     return Query(description=f"Comma-separated {what} to return (default: all): {', '.join(names)}")
+
+
+#: A personal id in a path, as every registry documents it (validated by ``core.ids``).
+PersonalIdPath = Annotated[
+    str,
+    Path(
+        description="12-digit personal identification number (số định danh cá nhân)",
+        examples=["001085012345"],
+    ),
+]

@@ -140,7 +140,10 @@ def install_error_handlers(app: FastAPI, logger: logging.Logger) -> None:
         if exc.status_code == 404:
             err = NotFound(f"no such resource: {request.method} {request.url.path}")
         elif exc.status_code == 405:
-            err = MethodNotAllowed(f"method {request.method} is not allowed here")
+            # Keep Starlette's ``Allow`` header: RFC 9110 requires it on a 405.
+            err = MethodNotAllowed(
+                f"method {request.method} is not allowed here", headers=dict(exc.headers or {})
+            )
         elif exc.status_code == 413:
             err = PayloadTooLarge()
         elif exc.status_code < 500:

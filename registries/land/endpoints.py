@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from core.data_service import SessionDep, fields_query
+from core.data_service import PersonalIdPath, SessionDep, fields_query
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids import is_ascii_digits
@@ -115,13 +115,7 @@ def get_parcel(
     responses=error_response_doc(InvalidIdentifier, UnknownFields),
 )
 def get_person_parcels(
-    personal_id: Annotated[
-        str,
-        Path(
-            description="12-digit personal identification number (số định danh cá nhân)",
-            examples=["001078012345"],
-        ),
-    ],
+    personal_id: PersonalIdPath,
     session: SessionDep,
     fields: HoldingFields = None,
 ) -> JSONResponse:

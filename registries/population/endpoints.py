@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from core.data_service import SessionDep, fields_query
+from core.data_service import PersonalIdPath, SessionDep, fields_query
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids.personal import validate_personal_id
@@ -16,14 +16,6 @@ from registries.population.schemas import HouseholdOut, IdentityMatch, IdentityQ
 from registries.population.service import MEMBER_FIELDS, PERSON_FIELDS, PersonNotFound
 
 router = APIRouter()
-
-PersonalIdPath = Annotated[
-    str,
-    Path(
-        description="12-digit personal identification number (số định danh cá nhân)",
-        examples=["001085012345"],
-    ),
-]
 
 
 @router.get(
