@@ -31,13 +31,14 @@ def main(
 ) -> None:
     """Run the benchmarks and record the results."""
     console = Console()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     console.print(f"seeding {persons:,} persons x{runs} (a throwaway folder each run)…")
     seed_runs = [seed_bench.run(persons) for _ in range(runs)]
     seed_runs.sort(key=lambda r: r["seconds"])
     median = seed_runs[len(seed_runs) // 2]
 
     result = {
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "started": started,
         "machine": machine.describe(),
         "seed": {**median, "runs": seed_runs},
         "seed_persons_per_s": median["persons_per_s"],
