@@ -98,6 +98,9 @@ def configure_logging(service: str, level: str = "info") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # HTTP clients log every URL at INFO, and our URLs carry personal ids: warnings only.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 # -- errors ----------------------------------------------------------------------------------
