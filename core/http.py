@@ -26,7 +26,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -39,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import (
     BadRequest,
+    ErrorBody,
     LienthongError,
     MethodNotAllowed,
     NotFound,
@@ -125,6 +127,11 @@ def _describe_validation_error(exc: RequestValidationError) -> tuple[str, list[d
     return f"{first['in']} '{first['name']}': {first['problem']}", problems
 
 
+def _shorten(text: str, limit: int = 200) -> str:
+    """Echo at most ``limit`` characters of what the caller sent."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def install_error_handlers(app: FastAPI, logger: logging.Logger) -> None:
     @app.exception_handler(LienthongError)
     async def _lienthong_error(request: Request, exc: LienthongError) -> Response:
@@ -141,7 +148,7 @@ def install_error_handlers(app: FastAPI, logger: logging.Logger) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         err: LienthongError
         if exc.status_code == 404:
-            err = NotFound(f"no such resource: {request.method} {request.url.path}")
+            err = NotFound(f"no such resource: {request.method} {_shorten(request.url.path)}")
         elif exc.status_code == 405:
             # Keep Starlette's ``Allow`` header: RFC 9110 requires it on a 405.
             err = MethodNotAllowed(
@@ -325,8 +332,57 @@ def create_service_app(
                 raise ServiceUnavailable(f"{service} is not ready: {type(e).__name__}") from e
         return {"status": "ready", "service": service}
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+    )
     async def metrics() -> Response:
         return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
+    install_x_road_openapi(app)
     return app
+
+
+def install_x_road_openapi(app: FastAPI) -> None:
+    """OpenAPI that documents the errors we send: a 400 X-Road body, never FastAPI's 422.
+
+    FastAPI documents a 422 ``HTTPValidationError`` on every route with parameters, but our
+    handler answers validation errors with 400 ``client.bad_request``; a client generated
+    from the OpenAPI must see what it will get.
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault(
+            "ErrorBody", ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        bad_request = {
+            "description": BadRequest.type,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is None:
+                    continue
+                documented = responses.setdefault("400", bad_request)
+                types = documented.get("description", "").split(", ")
+                if BadRequest.type not in types:
+                    documented["description"] = ", ".join([BadRequest.type, *filter(None, types)])
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -8,9 +8,9 @@ optional in the schema.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonDict
 
 _ADDRESS_EXAMPLE: JsonDict = {
@@ -147,12 +147,25 @@ class HouseholdOut(BaseModel):
     )
 
 
+def _iso_date_text(value: object) -> object:
+    """Only an ISO 8601 string is a date here: pydantic's lax mode would read 0 as 1970-01-01."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date string, YYYY-MM-DD")
+    return value
+
+
+#: A date that arrives as ``YYYY-MM-DD`` text, as the schema says, and nothing else.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+
+
 class IdentityQuery(BaseModel):
     """What the caller believes about a person: the three facts to match."""
 
     personal_id: str = Field(max_length=32, description="12-digit personal identification number")
     full_name: str = Field(min_length=1, max_length=200)
-    date_of_birth: date
+    date_of_birth: IsoDate
 
     model_config = ConfigDict(
         extra="forbid",

@@ -281,3 +281,32 @@ async def test_openapi_documents_the_declared_errors(client: httpx.AsyncClient) 
     responses = spec["paths"]["/persons/{personal_id}"]["get"]["responses"]
     assert responses["404"]["description"] == "client.person_not_found"
     assert responses["400"]["description"] == "client.bad_request"
+
+
+def test_openapi_documents_400_x_road_errors_and_never_422() -> None:
+    schema = build_app().openapi()
+    operations = [op for item in schema["paths"].values() for op in item.values()]
+    assert all("422" not in op["responses"] for op in operations)
+    count = schema["paths"]["/count"]["get"]["responses"]
+    assert count["400"]["description"] == "client.bad_request"
+    assert count["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
+    person = schema["paths"]["/persons/{personal_id}"]["get"]["responses"]
+    assert person["404"]["description"] == "client.person_not_found"
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert "ErrorBody" in schema["components"]["schemas"]
+
+
+def test_openapi_documents_metrics_as_text() -> None:
+    metrics = build_app().openapi()["paths"]["/metrics"]["get"]["responses"]["200"]
+    assert list(metrics["content"]) == ["text/plain"]
+
+
+@pytest.mark.anyio
+async def test_unknown_route_message_echoes_at_most_200_characters_of_the_path(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.get("/" + "x" * 10_000)
+    assert r.status_code == 404
+    assert len(r.json()["message"]) < 300

@@ -3,10 +3,10 @@
 The three registries are seeded the way ``stack.seed`` seeds them — population first, its
 ``PersonRef``s feeding business, both feeding land, on the fixed ``SEED_TODAY`` — but with
 200 persons and ten times the national density of enterprises, so a few hundred rows give
-every kind of record (banks, dissolved enterprises, mortgaged parcels) in well under a
-second. The fuzz and hostile-input tests only read, so one app per registry serves a whole
-session. The per-registry packages keep their own fixtures (``app``, ``world``) for tests
-that need a fresh database; the names here do not collide with them.
+every kind of record (deceased persons, banks, dissolved enterprises, household
+businesses, mortgaged parcels) in a fraction of a second. The world is generated once per
+session; each test gets its own seeded apps. The per-registry packages keep their own
+fixtures (``app``, ``world``); the names here do not collide with them.
 """
 
 from __future__ import annotations
@@ -43,17 +43,17 @@ class LinkedWorld:
     land: land.LandSeed
 
 
-def blank_app(name: str) -> FastAPI:
-    """The app of registry ``name`` on an empty in-memory database (for its OpenAPI)."""
-    factory, settings_class = REGISTRY_APPS[name]
-    return factory(settings_class(database_url="sqlite://", access_log=False, environment="test"))
-
-
 REGISTRY_APPS: dict[str, tuple[Callable[..., FastAPI], type[ServiceSettings]]] = {
     "population": (create_population_app, PopulationSettings),
     "business": (create_business_app, BusinessSettings),
     "land": (create_land_app, LandSettings),
 }
+
+
+def blank_app(name: str) -> FastAPI:
+    """The app of registry ``name`` on an empty in-memory database (for its OpenAPI)."""
+    factory, settings_class = REGISTRY_APPS[name]
+    return factory(settings_class(database_url="sqlite://", access_log=False, environment="test"))
 
 
 @pytest.fixture(scope="session")
@@ -78,19 +78,28 @@ def linked_world() -> LinkedWorld:
     return LinkedWorld(people_seed, register, parcels)
 
 
-@pytest.fixture(scope="session")
-def registry_apps(linked_world: LinkedWorld) -> Iterator[dict[str, FastAPI]]:
-    """The three registry apps, each on its own in-memory database seeded with the world."""
+@pytest.fixture
+def seeded_app(linked_world: LinkedWorld) -> Iterator[Callable[[str], FastAPI]]:
+    """``seeded_app(name)``: registry ``name``'s app on a fresh in-memory database holding
+    the world, built on first use in a test (then the same app) and disposed after it.
+
+    Per test, not per session: schemathesis ends an ASGI app's lifespan when the test that
+    started it ends, and the lifespan's shutdown disposes the engine — which, for an
+    in-memory database, drops it. Loading a few hundred rows costs a few milliseconds.
+    """
     writers: dict[str, Callable[[Engine], None]] = {
         "population": lambda engine: population.write(engine, linked_world.population),
         "business": lambda engine: business.write(engine, linked_world.business),
         "land": lambda engine: land.write(engine, linked_world.land),
     }
-    apps: dict[str, FastAPI] = {}
-    for name, write in writers.items():
-        app = blank_app(name)
-        write(app.state.engine)
-        apps[name] = app
-    yield apps
-    for app in apps.values():
+    built: dict[str, FastAPI] = {}
+
+    def build(name: str) -> FastAPI:
+        if name not in built:
+            built[name] = blank_app(name)
+            writers[name](built[name].state.engine)
+        return built[name]
+
+    yield build
+    for app in built.values():
         app.state.engine.dispose()
