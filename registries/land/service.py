@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
+from core.fields import select
 from core.ids.parcel import ParcelNumber
 from registries.land import repository as repo
 from registries.land.models import Certificate, Parcel, RightsHolder
@@ -168,7 +169,7 @@ def get_parcel(
             }
             for t in repo.transactions(session, p.parcel_id)
         ]
-    return {k: v for k, v in out.items() if k in fields}
+    return select(out, fields)
 
 
 def parcels_of_person(
@@ -223,7 +224,7 @@ def _holdings(
             "certificate_status": cert.status if cert else None,
             "has_active_mortgage": p.parcel_id in mortgaged,
         }
-        out.append({k: v for k, v in item.items() if k in fields})
+        out.append(select(item, fields))
     return out
 
 
