@@ -234,12 +234,14 @@ def test_spouses_are_symmetric_opposite_sex_and_marital_status_fits(
         assert spouse["spouse_id"] == p["personal_id"]
         assert spouse["sex"] != p["sex"]
         assert spouse["household_id"] == p["household_id"]
+        mine, theirs = p["date_of_death"], spouse["date_of_death"]
         if status == "widowed":
-            assert spouse["date_of_death"] is not None and p["date_of_death"] is None
+            # the spouse died first; the widow(er) is alive or died later
+            assert theirs is not None and (mine is None or theirs < mine)
         else:
             assert status == "married"
-            # a living married person's spouse is alive (or died married, if both dead)
-            assert spouse["date_of_death"] is None or spouse["marital_status"] == "married"
+            # married until death: the spouse is alive, or outlived this person
+            assert theirs is None or (mine is not None and mine <= theirs)
     statuses = Counter(p["marital_status"] for p in persons.values())
     assert set(statuses) == {"single", "married", "divorced", "widowed"}
 
@@ -270,6 +272,9 @@ def test_some_people_have_died_and_their_spouses_are_widowed(
     widowed = [p for p in persons.values() if p["marital_status"] == "widowed"]
     assert widowed
     assert all(persons[p["spouse_id"]]["date_of_death"] for p in widowed)
+    # not only one spouse of a couple dies: children and whole elderly couples too
+    assert any(p["father_id"] and p["relation_to_head"] in ("child", "grandchild") for p in dead)
+    assert any(p["marital_status"] == "widowed" for p in dead)
 
 
 # -- across registries -------------------------------------------------------------------------

@@ -5,6 +5,8 @@ a couple is two people of opposite sex who point at each other; children are bor
 their mother is 18-45 and carry their father's family name (their mother's clan name in the
 matrilineal Central Highlands groups); a widowed survivor's late spouse is in the register
 as deceased; everyone belongs to exactly one household and the head is a living adult.
+Death comes to spouses (the survivor is widowed), to old parents living with their son
+(sometimes both: the widow died later), and to a few children.
 
 Household kinds (shares of households): families of a couple with their children, some with
 the husband's parents (three generations, the old father sometimes the head) or with one
@@ -47,6 +49,8 @@ from registries.population.places import (
 )
 
 YEAR = 365.2425
+#: Share of the children in the register who have died (illness, accidents).
+CHILD_MORTALITY = 0.012
 KINH = ETHNICITIES[0]
 
 #: Age of the husband of a family household (years), and the husband-wife age gap.
@@ -277,6 +281,8 @@ class FamilyBuilder:
                                parent[HOMETOWN], eth, child_family, "single")  # fmt: skip
             kid[FATHER] = father[PID] if father is not None else None
             kid[MOTHER] = mother[PID] if mother is not None else None
+            if rng.random() < CHILD_MORTALITY:
+                self._die(kid, dob_ord + 1)  # stays registered in the household, deceased
             kids.append(kid)
         return kids
 
@@ -300,6 +306,9 @@ class FamilyBuilder:
         if father_age > 80 or rng.random() < 0.5:
             self._die(father, child[DOB].toordinal() + 1)
             mother[MARITAL] = "widowed"
+            # Sometimes she has died too, a widow: her son is an orphan and an heir.
+            if mother_age > 85 or rng.random() < 0.15:
+                self._die(mother, father[DOD].toordinal() + 1)
         return father, mother
 
     def _partner_origin(self, home: Home) -> tuple[Ethnicity, str]:
