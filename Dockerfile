@@ -12,7 +12,7 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/lie
 
 # Install from a throwaway copy of the source: the image keeps only the installed package.
 COPY . /tmp/src
-RUN pip install /tmp/src && rm -rf /tmp/src
+RUN pip install -c /tmp/src/constraints.txt /tmp/src && rm -rf /tmp/src
 
 # var/ (databases, logs, keys) is a volume; the directory exists, owned by the service user,
 # so a fresh named volume inherits that ownership.

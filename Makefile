@@ -5,15 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help up test check fmt bench seed clean os-deps
+.PHONY: help up test check fmt bench seed clean os-deps lock
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 os-deps: ## Install the OS packages the tests need (PostgreSQL server, openssl, curl)
@@ -39,6 +39,15 @@ seed: $(STAMP) ## Seed the registries' databases under var/ (SEED_ARGS="--person
 
 bench: $(STAMP) ## Run the benchmarks under bench/
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lock: ## Re-pin constraints.txt to the newest versions pyproject.toml allows
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev]'
+	{ echo "# Exact versions the suite was last run with; make installs with -c constraints.txt."; \
+	  echo "# Refresh with 'make lock' after changing dependencies in pyproject.toml."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^lienthong'; } > constraints.txt
+	rm -rf .venv-lock
 
 clean: ## Remove the virtualenv and var/ (databases, keys)
 	rm -rf $(VENV) var
