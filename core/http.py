@@ -28,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -302,7 +303,9 @@ def create_service_app(
 ) -> FastAPI:
     """A FastAPI app with lienthong's error model, context, health and metrics."""
     logger = logging.getLogger(f"lienthong.{service}")
-    app = FastAPI(title=title, description=description, version=version, **fastapi_kwargs)
+    # Swagger UI and ReDoc served from the package, not a CDN: government networks are
+    # often closed, and the docs must work wherever the service does.
+    app = FastAPIOffline(title=title, description=description, version=version, **fastapi_kwargs)
     install_error_handlers(app, logger)
     telemetry = Telemetry(service)
     app.state.telemetry = telemetry

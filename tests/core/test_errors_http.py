@@ -310,3 +310,16 @@ async def test_unknown_route_message_echoes_at_most_200_characters_of_the_path(
     r = await client.get("/" + "x" * 10_000)
     assert r.status_code == 404
     assert len(r.json()["message"]) < 300
+
+
+@pytest.mark.anyio
+async def test_api_docs_are_served_without_a_cdn(client: httpx.AsyncClient) -> None:
+    docs = await client.get("/docs")
+    assert docs.status_code == 200
+    assert "cdn." not in docs.text and "https://" not in docs.text
+    assert "/static-offline-docs/swagger-ui-bundle.js" in docs.text
+    bundle = await client.get("/static-offline-docs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert len(bundle.content) > 100_000
+    redoc = await client.get("/redoc")
+    assert redoc.status_code == 200 and "https://" not in redoc.text
