@@ -24,11 +24,23 @@ def make_engine(url: str, *, synchronous: str = "NORMAL", echo: bool = False) ->
     engine, which is what in-process tests want.
     """
     parsed = make_url(url)
+    # Bound parameters are personal ids: never let them into exception text and logs.
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            url,
+            echo=echo,
+            hide_parameters=True,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+        )
 
     database = parsed.database
-    kwargs: dict[str, Any] = {"echo": echo, "connect_args": {"check_same_thread": False}}
+    kwargs: dict[str, Any] = {
+        "echo": echo,
+        "hide_parameters": True,
+        "connect_args": {"check_same_thread": False},
+    }
     if not database or database == ":memory:":
         kwargs["poolclass"] = StaticPool
     else:

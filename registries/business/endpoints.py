@@ -124,8 +124,8 @@ def get_household_business(
     tags=["verifications"],
     summary="Do these facts about an enterprise hold?",
     description='Answers `{"match": true|false, "status": "..."}`: whether every given '
-    "fact holds — the name (registered Vietnamese or English name, compared after NFC "
-    "normalisation, ignoring case and extra whitespace) and a current legal "
+    "fact holds — the name (registered Vietnamese or English name, compared ignoring "
+    "Unicode form, case, extra whitespace and tone-mark placement) and a current legal "
     "representative's personal id — and the enterprise's legal status. Nothing else is "
     "disclosed. An unknown enterprise code is a 404 (the register of enterprises is "
     "public). POST, so the personal id stays out of URLs and logs.",

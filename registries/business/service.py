@@ -10,7 +10,6 @@ module constants so a service catalogue can read them.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection
 from datetime import date
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound
 from core.fields import select
 from core.ids.units import commune, province
+from core.names import normalize_name
 from registries.business import repository
 from registries.business.models import Enterprise, HouseholdBusiness
 from registries.business.vocabulary import (
@@ -152,8 +152,8 @@ def verify_enterprise(
 ) -> dict[str, Any]:
     """``{"match", "status"}``: whether every given fact is true of the enterprise.
 
-    ``name`` matches the registered Vietnamese or English name after Unicode NFC
-    normalisation, case folding and whitespace collapsing (diacritics count);
+    ``name`` matches the registered Vietnamese or English name as ``core.names`` compares
+    names (Unicode form, case, spaces and tone placement aside; diacritics count);
     ``legal_representative_id`` must be one of the current legal representatives. With
     neither, ``match`` only says the code is registered. Nothing else is disclosed: not
     the registered name, not who the representatives are.
@@ -166,11 +166,6 @@ def verify_enterprise(
     if match and legal_representative_id is not None:
         match = repository.is_representative(session, e.code, legal_representative_id)
     return {"match": match, "status": e.status}
-
-
-def normalize_name(name: str) -> str:
-    """NFC, case-folded, single-spaced: how two spellings of one name are compared."""
-    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def _enterprise(session: Session, code: str) -> Enterprise:

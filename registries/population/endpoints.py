@@ -63,8 +63,9 @@ def get_household(
     summary="Do this id, name and date of birth belong together?",
     description='Answers `{"match": false}` — for an unknown id as for a wrong name or '
     'date — or `{"match": true, "alive": true|false}`. Nothing else about the person '
-    "is disclosed. Names are compared after Unicode NFC normalisation, ignoring case and "
-    "extra whitespace; diacritics count. POST, so the personal data stays out of URLs and "
+    "is disclosed. Names are compared ignoring Unicode form, case, extra whitespace and "
+    "tone-mark placement (Hòa = Hoà); every letter and mark counts. POST, so the personal "
+    "data stays out of URLs and "
     "logs.",
     response_model=IdentityMatch,
     responses=error_response_doc(InvalidIdentifier),

@@ -9,7 +9,6 @@ The returnable field names are module constants so a service catalogue can read 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Collection
 from datetime import date
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound
 from core.fields import select
 from core.ids.personal import LEGACY_PROVINCES
+from core.names import normalize_name
 from registries.population import repository
 from registries.population.models import Household, Person
 from registries.population.places import place
@@ -111,9 +111,10 @@ def verify_identity(
     service cannot be used to find out which ids exist or to look anybody up. Only a caller
     who already holds all three facts learns one more: whether the person is alive — a
     relying party must not accept the identity of a deceased person (identity theft from the
-    dead is the classic fraud this check exists to stop). Names are compared after Unicode
-    NFC normalisation, case folding and whitespace collapsing ("nguyễn  văn AN" matches
-    "Nguyễn Văn An"); diacritics are significant ("Nguyen Van An" does not match).
+    dead is the classic fraud this check exists to stop). Names are compared with
+    ``core.names.normalize_name``: Unicode form, case, extra whitespace and the placement of
+    the tone mark ("Hòa"/"Hoà") do not matter; every letter and mark does ("Nguyen Van An"
+    does not match "Nguyễn Văn An").
     """
     person = repository.person_by_id(session, personal_id)
     if (
@@ -123,11 +124,6 @@ def verify_identity(
     ):
         return {"match": False}
     return {"match": True, "alive": person.date_of_death is None}
-
-
-def normalize_name(name: str) -> str:
-    """NFC, case-folded, single-spaced: how two spellings of one name are compared."""
-    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def person_record(p: Person) -> dict[str, Any]:

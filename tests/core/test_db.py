@@ -112,3 +112,10 @@ def test_ping_raises_when_the_database_cannot_be_opened(tmp_path: Path) -> None:
     unreachable.write_text("not a folder")
     with pytest.raises(Exception):  # noqa: B017 - any driver error will do
         ping(make_engine(f"sqlite:///{unreachable}/db.sqlite3"))
+
+
+def test_a_failing_query_does_not_put_its_parameters_in_the_error() -> None:
+    engine = make_engine("sqlite://")
+    with pytest.raises(Exception) as caught, engine.connect() as conn:
+        conn.execute(text("SELECT * FROM missing WHERE id = :pid"), {"pid": "001085012345"})
+    assert "001085012345" not in str(caught.value)

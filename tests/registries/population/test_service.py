@@ -70,19 +70,6 @@ def test_verify_identity(session: Session, world: PopulationSeed) -> None:
     ) == {"match": True, "alive": False}
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "same"),
-    [
-        ("Nguyễn Văn An", " nguyễn  VĂN an ", True),
-        ("Nguyễn Văn An", "Nguye\u0302\u0303n Văn An", True),  # decomposed ễ
-        ("Nguyễn Văn An", "Nguyen Van An", False),
-        ("Nguyễn Văn An", "Nguyễn Văn Anh", False),
-    ],
-)
-def test_normalize_name(a: str, b: str, same: bool) -> None:
-    assert (service.normalize_name(a) == service.normalize_name(b)) is same
-
-
 def test_every_relation_and_status_in_the_data_is_documented(world: PopulationSeed) -> None:
     data = rows(world)
     assert {r["relation_to_head"] for r in data} <= set(service.RELATIONS)
