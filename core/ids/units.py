@@ -227,6 +227,30 @@ def is_commune_code(s: str) -> bool:
     return True
 
 
+def unit_names(commune_code: str) -> dict[str, str | None]:
+    """Codes and names of a commune and its province, for a code a register holds.
+
+    For codes read from a database, not from a caller: a code outside the current list (a
+    unit that was merged away and missed by a migration) is the register's fault, not the
+    caller's, so it is answered with its code and ``None`` names rather than an error.
+    """
+    c = _communes().get(commune_code)
+    if c is None:
+        return {
+            "commune_code": commune_code,
+            "commune_name": None,
+            "province_code": None,
+            "province_name": None,
+        }
+    p = _current_provinces().get(c.province_code)
+    return {
+        "commune_code": c.code,
+        "commune_name": c.name,
+        "province_code": c.province_code,
+        "province_name": p.name if p else None,
+    }
+
+
 def communes_of(province_code: str) -> list[Commune]:
     """The communes of a current province, by code (``InvalidIdentifier`` for an unknown one)."""
     return list(_communes_by_province()[province(province_code).code])

@@ -113,9 +113,11 @@ class Address(BaseModel):
 
     address_line: str
     commune_code: str = Field(description="5-digit commune code (2025)")
-    commune_name: str
-    province_code: str = Field(description="2-digit province code (2025)")
-    province_name: str
+    commune_name: str | None = Field(
+        description="None when the register holds a code outside the current list"
+    )
+    province_code: str | None = Field(description="2-digit province code (2025)")
+    province_name: str | None
 
     model_config = ConfigDict(json_schema_extra={"examples": [_ADDRESS_EXAMPLE]})
 
@@ -124,7 +126,7 @@ class Industry(BaseModel):
     """A VSIC 2018 4-digit class."""
 
     code: str = Field(description="4-digit VSIC 2018 code", examples=["6201"])
-    name_vi: str
+    name_vi: str | None = Field(description="None for a class outside this registry's list")
 
     model_config = ConfigDict(json_schema_extra={"examples": [_INDUSTRY_EXAMPLE]})
 

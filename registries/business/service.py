@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import NotFound
 from core.fields import select
-from core.ids.units import commune, province
+from core.ids.units import unit_names
 from core.names import normalize_name
 from registries.business import repository
 from registries.business.models import Enterprise, HouseholdBusiness
@@ -280,12 +280,5 @@ def get_household_business(
     return select(record, fields)
 
 
-def _address(line: str, commune_code: str) -> dict[str, str]:
-    c = commune(commune_code)
-    return {
-        "address_line": line,
-        "commune_code": c.code,
-        "commune_name": c.name,
-        "province_code": c.province_code,
-        "province_name": province(c.province_code).name,
-    }
+def _address(line: str, commune_code: str) -> dict[str, str | None]:
+    return {"address_line": line, **unit_names(commune_code)}

@@ -169,6 +169,6 @@ def vsic_name(code: str) -> str:
     return VSIC_2018[code]
 
 
-def industry(code: str) -> dict[str, str]:
-    """``{"code", "name_vi"}`` for the API."""
-    return {"code": code, "name_vi": VSIC_2018[code]}
+def industry(code: str) -> dict[str, str | None]:
+    """``{"code", "name_vi"}`` for the API; a class outside this list has no name here."""
+    return {"code": code, "name_vi": VSIC_2018.get(code)}

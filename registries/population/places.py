@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass
 from random import Random
 
-from core.ids.units import LEGACY_TO_CURRENT, Commune, commune, communes_of, province
+from core.ids.units import LEGACY_TO_CURRENT, Commune, communes_of, province
 from registries.population.names import Weighted, below
 
 #: 2019 census population of each legacy province, in thousands.
@@ -87,13 +87,6 @@ def places_of(province_code: str) -> tuple[tuple[Place, ...], Weighted]:
 def _place(c: Commune, province_name: str) -> Place:
     urban = c.name.startswith(("Phường", "Đặc khu"))
     return Place(c.code, c.name, c.province_code, province_name, urban)
-
-
-@functools.cache
-def place(commune_code: str) -> Place:
-    """The ``Place`` of a current commune code (names for the API's address objects)."""
-    c = commune(commune_code)
-    return _place(c, province(c.province_code).name)
 
 
 def pick_place(rng: Random, province_code: str) -> Place:

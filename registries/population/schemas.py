@@ -52,9 +52,11 @@ class Unit(BaseModel):
     """A commune of the 2025 two-level system and its province (codes are the keys)."""
 
     commune_code: str = Field(description="5-digit commune code (2025)")
-    commune_name: str
-    province_code: str = Field(description="2-digit province code (2025)")
-    province_name: str
+    commune_name: str | None = Field(
+        description="None when the register holds a code outside the current list"
+    )
+    province_code: str | None = Field(description="2-digit province code (2025)")
+    province_name: str | None
 
 
 class Address(Unit):

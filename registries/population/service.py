@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from core.errors import NotFound
 from core.fields import select
 from core.ids.personal import LEGACY_PROVINCES
+from core.ids.units import unit_names
 from core.names import normalize_name
 from registries.population import repository
 from registries.population.models import Household, Person
-from registries.population.places import place
 
 #: Every field of a person record, in the order they are returned.
 PERSON_FIELDS: tuple[str, ...] = (
@@ -162,19 +162,13 @@ def _member(p: Person) -> dict[str, Any]:
     }
 
 
-def _unit(commune_code: str) -> dict[str, str]:
-    where = place(commune_code)
-    return {
-        "commune_code": where.commune_code,
-        "commune_name": where.commune_name,
-        "province_code": where.province_code,
-        "province_name": where.province_name,
-    }
+def _unit(commune_code: str) -> dict[str, str | None]:
+    return unit_names(commune_code)
 
 
-def _address(line: str, commune_code: str) -> dict[str, str]:
+def _address(line: str, commune_code: str) -> dict[str, str | None]:
     return {"address_line": line, **_unit(commune_code)}
 
 
-def _household_address(h: Household) -> dict[str, str]:
+def _household_address(h: Household) -> dict[str, str | None]:
     return _address(h.address_line, h.commune_code)

@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
 
 from registries.business.seed import DEV_BANK_CODE, BusinessSeed
 from registries.business.service import (
@@ -352,3 +354,17 @@ async def test_openapi_documents_every_route_with_errors_and_examples(
     assert "client.enterprise_not_found" in str(
         paths["/enterprises/{enterprise_code}"]["get"]["responses"]["404"]
     )
+
+
+@pytest.mark.anyio
+async def test_an_industry_class_outside_the_list_is_served_without_a_name(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    with app.state.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE enterprises SET main_industry = '0111' WHERE code = :c"),
+            {"c": DEV_BANK_CODE},
+        )
+    r = await client.get(f"/enterprises/{DEV_BANK_CODE}", params={"fields": "main_industry"})
+    assert r.status_code == 200
+    assert r.json() == {"main_industry": {"code": "0111", "name_vi": None}}

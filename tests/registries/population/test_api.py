@@ -6,6 +6,8 @@ import unicodedata
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
 
 from registries.population.seed import PopulationSeed
 from registries.population.service import MEMBER_FIELDS, PERSON_FIELDS
@@ -291,3 +293,26 @@ async def test_openapi_documents_errors_and_examples(client: httpx.AsyncClient) 
     schemas = spec["components"]["schemas"]
     for name in ("PersonOut", "HouseholdOut", "IdentityQuery", "IdentityMatch", "Address"):
         assert schemas[name].get("examples"), name
+
+
+@pytest.mark.anyio
+async def test_a_stored_commune_code_outside_the_list_is_served_without_names(
+    client: httpx.AsyncClient, world: PopulationSeed, app: FastAPI
+) -> None:
+    """A register's bad data is not the caller's fault: no 400, no 500, the code kept."""
+    p = first(world, relation_to_head="head")
+    with app.state.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE person SET hometown_commune = '99999' WHERE personal_id = :pid"),
+            {"pid": p["personal_id"]},
+        )
+    r = await client.get(f"/persons/{p['personal_id']}", params={"fields": "hometown"})
+    assert r.status_code == 200
+    assert r.json() == {
+        "hometown": {
+            "commune_code": "99999",
+            "commune_name": None,
+            "province_code": None,
+            "province_name": None,
+        }
+    }

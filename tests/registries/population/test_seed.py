@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import inspect
 
 from core.db import make_engine
+from core.ids.units import unit_names
 from registries.population.names import ETHNICITIES, KINH_FAMILY, Weighted, full_name
-from registries.population.places import Place, address_line, main_legacy_of, place
+from registries.population.places import Place, address_line, main_legacy_of
 from registries.population.seed import PopulationSeed, generate, load_people, write
 
 from .conftest import TODAY
@@ -102,12 +103,12 @@ def test_address_lines_follow_local_habit() -> None:
 
 
 def test_place_names_come_from_the_unit_tables() -> None:
-    p = place("00070")
-    assert (p.commune_name, p.province_code, p.province_name) == (
-        "Phường Hoàn Kiếm",
-        "01",
-        "Thành phố Hà Nội",
-    )
+    assert unit_names("00070") == {
+        "commune_code": "00070",
+        "commune_name": "Phường Hoàn Kiếm",
+        "province_code": "01",
+        "province_name": "Thành phố Hà Nội",
+    }
     assert main_legacy_of("79") == "079" and main_legacy_of("24") == "024"
 
 
