@@ -64,7 +64,7 @@ def canonical_json(obj: Any) -> bytes:
     _check(obj, "$")
     try:
         return rfc8785.dumps(obj)
-    except rfc8785.CanonicalizationError as e:
-        # What _check does not look for: strings with lone surrogates, which UTF-8 cannot
-        # encode ("input contains non-UTF-8 codepoints").
+    except (rfc8785.CanonicalizationError, UnicodeError) as e:
+        # What _check does not look for: strings (values or keys) with lone surrogates,
+        # which UTF-8 cannot encode.
         raise ValueError(f"not canonicalizable: {e}") from e

@@ -17,12 +17,13 @@ MAX_FIELDS_PARAM = 2000
 
 def parse_fields(raw: str | None, available: Collection[str]) -> frozenset[str]:
     """The set of fields asked for, or all of ``available`` when ``raw`` is empty."""
-    if raw is None or not raw.strip():
+    if raw is None:
         return frozenset(available)
     if len(raw) > MAX_FIELDS_PARAM:
         raise UnknownFields(["<too long>"], sorted(available))
-    names = [n.strip() for n in raw.split(",")]
-    names = [n for n in names if n]
+    names = [n for n in (part.strip() for part in raw.split(",")) if n]
+    if not names:  # "", " " or ",,": no name given, so nothing is narrowed
+        return frozenset(available)
     unknown = sorted({n for n in names if n not in available})
     if unknown:
         raise UnknownFields(unknown, sorted(available))

@@ -62,13 +62,14 @@ def parse_holder_id(s: str) -> str:
 
 def normalise_certificate_number(s: str) -> str:
     """Certificate serials are compared upper-case with single spaces (``bk  123456``)."""
-    number = " ".join(s.split()).upper()
-    if not _CERTIFICATE_NUMBER.match(number):
+    number = " ".join(s.split())
+    # Check before upper-casing: str.upper() turns some letters into ASCII ("ß" → "SS").
+    if not number.isascii() or not _CERTIFICATE_NUMBER.match(number.upper()):
         raise InvalidIdentifier(
             "certificate_number may hold only letters, digits, spaces, '.', '/' and '-'",
             detail={"part": "certificate_number"},
         )
-    return number
+    return number.upper()
 
 
 @router.get(

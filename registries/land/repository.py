@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,16 +26,28 @@ def parcel_by_number(
     return session.scalars(stmt).first()
 
 
+#: Ids per ``IN (...)`` list: far below SQLite's and PostgreSQL's bound-parameter limits, so a
+#: holder with tens of thousands of parcels (a state company) is a few queries, not an error.
+IN_CHUNK = 500
+
+
+def _chunks(ids: Collection[str]) -> Iterator[list[str]]:
+    items = list(ids)
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
+
+
 def current_certificates(session: Session, parcel_ids: Collection[str]) -> dict[str, Certificate]:
     """The certificate in force (or last revoked) of each parcel: the newest not replaced."""
-    if not parcel_ids:
-        return {}
-    stmt = (
-        select(Certificate)
-        .where(Certificate.parcel_id.in_(parcel_ids), Certificate.status != CERT_REPLACED)
-        .order_by(Certificate.issued_on, Certificate.certificate_number)
-    )
-    return {c.parcel_id: c for c in session.scalars(stmt)}  # the newest wins
+    out: dict[str, Certificate] = {}
+    for chunk in _chunks(parcel_ids):
+        stmt = (
+            select(Certificate)
+            .where(Certificate.parcel_id.in_(chunk), Certificate.status != CERT_REPLACED)
+            .order_by(Certificate.issued_on, Certificate.certificate_number)
+        )
+        out.update({c.parcel_id: c for c in session.scalars(stmt)})  # the newest wins
+    return out
 
 
 def certificate(session: Session, certificate_number: str) -> Certificate | None:
@@ -80,9 +92,10 @@ def holdings(
 
 def actively_mortgaged(session: Session, parcel_ids: Collection[str]) -> set[str]:
     """Which of ``parcel_ids`` carry an active mortgage."""
-    if not parcel_ids:
-        return set()
-    stmt = select(Encumbrance.parcel_id).where(
-        Encumbrance.parcel_id.in_(parcel_ids), Encumbrance.status == ACTIVE
-    )
-    return set(session.scalars(stmt))
+    out: set[str] = set()
+    for chunk in _chunks(parcel_ids):
+        stmt = select(Encumbrance.parcel_id).where(
+            Encumbrance.parcel_id.in_(chunk), Encumbrance.status == ACTIVE
+        )
+        out.update(session.scalars(stmt))
+    return out

@@ -7,6 +7,7 @@ optional in the schema.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -149,11 +150,15 @@ class HouseholdOut(BaseModel):
     )
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _iso_date_text(value: object) -> object:
-    """Only an ISO 8601 string is a date here: pydantic's lax mode would read 0 as 1970-01-01."""
+    """Only ``YYYY-MM-DD`` text is a date here: pydantic's lax mode would also read 0 or
+    "86400" as a Unix timestamp and accept a date-time."""
     if isinstance(value, date):
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise ValueError("must be an ISO 8601 date string, YYYY-MM-DD")
     return value
 

@@ -137,9 +137,10 @@ def test_non_json_values_are_type_errors_saying_where(bad: Any, message: str) ->
         canonical_json(bad)
 
 
-def test_a_lone_surrogate_is_rejected() -> None:
+@pytest.mark.parametrize("value", [{"s": "\ud800"}, {"\ud800": 1}])
+def test_a_lone_surrogate_in_a_value_or_a_key_is_rejected(value: object) -> None:
     with pytest.raises(ValueError, match="not canonicalizable"):
-        canonical_json({"s": "\ud800"})
+        canonical_json(value)
 
 
 def test_tuples_serialize_as_arrays() -> None:

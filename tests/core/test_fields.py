@@ -10,7 +10,7 @@ from core.fields import MAX_FIELDS_PARAM, parse_fields, select
 AVAILABLE = ("personal_id", "full_name", "date_of_birth", "sex")
 
 
-@pytest.mark.parametrize("raw", [None, "", "   ", "\t"])
+@pytest.mark.parametrize("raw", [None, "", "   ", "\t", ",", ",,", " , ,"])
 def test_absent_or_empty_fields_means_every_field(raw: str | None) -> None:
     assert parse_fields(raw, AVAILABLE) == frozenset(AVAILABLE)
 

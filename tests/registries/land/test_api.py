@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 import httpx
@@ -10,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from core.db import bulk_insert
+from core.ids.parcel import make_parcel_id
 from registries.land import vocabulary as v
-from registries.land.models import Certificate
+from registries.land.models import Certificate, Parcel, RightsHolder
 from registries.land.service import HOLDING_FIELDS, PARCEL_FIELDS
 from tests.registries.land.conftest import World
 from tests.registries.land.factories import rows
@@ -244,6 +247,15 @@ async def test_certificate_number_ignores_case_and_spacing(
     assert r.json() == {"valid": True, "status": "valid", "match": True}
 
 
+async def test_a_certificate_number_that_only_upper_cases_to_ascii_is_400(
+    client: httpx.AsyncClient,
+) -> None:
+    # "ß".upper() == "SS": non-ASCII must be refused before any case folding.
+    r = await client.post("/verifications/certificate", json={"certificate_number": "ßß 123456"})
+    assert r.status_code == 400
+    assert r.json()["detail"] == {"part": "certificate_number"}
+
+
 async def test_wrong_holder_or_parcel_does_not_match(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -349,3 +361,54 @@ async def test_openapi_documents_every_route_with_examples_and_errors(
 async def test_health_and_readiness_answer(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok", "service": "land"}
     assert (await client.get("/readyz")).json() == {"status": "ready", "service": "land"}
+
+
+async def test_an_enterprise_with_thousands_of_parcels_is_listed_whole(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """More parcels than one IN (...) chunk; a state company may hold tens of thousands."""
+    code, n = "0100109106", 1_234  # three IN (...) chunks
+    parcel_ids = sorted({make_parcel_id(10.0 + i * 1e-4, 106.0) for i in range(n)})
+    engine = app.state.engine
+    bulk_insert(
+        engine,
+        Parcel.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "parcel_id": pid,
+                "commune_code": "26734",
+                "map_sheet": 99,
+                "parcel_number": i + 1,
+                "area_m2": 1000.0,
+                "purpose_code": "SKC",
+                "use_until": None,
+                "origin": "Nhà nước cho thuê đất",
+                "address": "Khu công nghiệp",
+            }
+            for i, pid in enumerate(parcel_ids)
+        ],
+    )
+    bulk_insert(
+        engine,
+        RightsHolder.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "parcel_id": pid,
+                "holder_kind": "enterprise",
+                "holder_id": code,
+                "name": "X",
+                "share": 1.0,
+                "marital_property": False,
+                "acquired_on": date(2020, 1, 1),
+            }
+            for pid in parcel_ids
+        ],
+    )
+    r = await client.get(
+        f"/enterprises/{code}/parcels",
+        params={"fields": "parcel_id,certificate_status,has_active_mortgage"},
+    )
+    assert r.status_code == 200
+    parcels = r.json()["parcels"]
+    assert sorted(p["parcel_id"] for p in parcels) == parcel_ids
+    assert all(p["has_active_mortgage"] is False for p in parcels)

@@ -316,3 +316,16 @@ async def test_a_stored_commune_code_outside_the_list_is_served_without_names(
             "province_name": None,
         }
     }
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("dob", [0, "0", "86400", "1985-04-17T00:00:00Z", "17/04/1985", None])
+async def test_identity_date_of_birth_must_be_yyyy_mm_dd_text(
+    client: httpx.AsyncClient, world: PopulationSeed, dob: object
+) -> None:
+    p = first(world, relation_to_head="head")
+    body = {"personal_id": p["personal_id"], "full_name": p["full_name"], "date_of_birth": dob}
+    r = await client.post("/verifications/identity", json=body)
+    assert r.status_code == 400
+    assert r.json()["type"] == "client.bad_request"
+    assert "date_of_birth" in r.json()["message"]
