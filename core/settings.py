@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import URL
 
 #: Where the local stack keeps databases, keys and certificates (git-ignored).
 DEFAULT_VAR_DIR = Path("var")
@@ -61,4 +62,6 @@ class ServiceSettings(BaseSettings):
         """``database_url`` if set, else a SQLite file ``var/db/<service>.sqlite3``."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.var_dir / 'db' / self.service_name}.sqlite3"
+        # Built, not formatted: a folder named "q?x=1" or "a%41" must stay that folder.
+        path = self.var_dir / "db" / f"{self.service_name}.sqlite3"
+        return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)

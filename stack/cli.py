@@ -77,7 +77,7 @@ def seed(
 @app.command()
 def up(
     persons: Annotated[
-        int, typer.Option(help="Persons to seed when the databases are empty.")
+        int, typer.Option(min=10, help="Persons to seed when the databases are empty.")
     ] = 20_000,
     var_dir: Annotated[Path, typer.Option(help="Databases, keys and logs.")] = Path("var"),
 ) -> None:

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from core.settings import ServiceSettings, service_config
 
@@ -29,6 +30,12 @@ def test_env_prefix_sets_fields(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_default_database_is_a_sqlite_file_named_after_the_service() -> None:
     settings = DemoSettings(var_dir=Path("somewhere"))
     assert settings.db_url == "sqlite:///somewhere/db/demo.sqlite3"
+
+
+def test_a_var_dir_with_url_characters_keeps_its_own_file() -> None:
+    for odd in ("q?x=1", "pct%41x", "with space#1"):
+        url = DemoSettings(var_dir=Path("/tmp") / odd).db_url
+        assert make_url(url).database == f"/tmp/{odd}/db/demo.sqlite3"
 
 
 def test_database_url_overrides_the_default() -> None:
