@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
-from core.db import make_engine, ping, session_factory
+from core.db import make_engine, ping, session_factory, sqlite_path
 from core.http import create_service_app
 from core.settings import ServiceSettings
 
@@ -34,11 +34,14 @@ def create_data_service_app(
     """The app of one data-owner service, its database ready for ``router``'s endpoints."""
     engine = make_engine(settings.db_url)
     metadata.create_all(engine)
+    # Disposing an in-memory SQLite engine drops its database: keep it for the app's life.
+    in_memory = engine.dialect.name == "sqlite" and sqlite_path(settings.db_url) is None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        engine.dispose()
+        if not in_memory:
+            engine.dispose()
 
     app = create_service_app(
         service=settings.service_name,
@@ -65,9 +68,17 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+#: ``fields=`` as received: repeated parameters (``fields=a&fields=b``) are all kept, so
+#: none is silently dropped; ``core.fields.parse_fields`` joins them.
+FieldsParam = list[str] | None
+
+
 def fields_query(what: str, names: Sequence[str]) -> Any:
     """The ``fields=`` query parameter, documented with the names it accepts."""
-    return Query(description=f"Comma-separated {what} to return (default: all): {', '.join(names)}")
+    return Query(
+        description=f"Comma-separated {what} to return (default: all): {', '.join(names)}. "
+        "May be repeated; the lists are joined."
+    )
 
 
 #: A personal id in a path, as every registry documents it (validated by ``core.ids``).

@@ -7,7 +7,7 @@ listing the unknown names and the available ones. Never silently trimmed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from core.errors import UnknownFields
@@ -15,10 +15,15 @@ from core.errors import UnknownFields
 MAX_FIELDS_PARAM = 2000
 
 
-def parse_fields(raw: str | None, available: Collection[str]) -> frozenset[str]:
-    """The set of fields asked for, or all of ``available`` when ``raw`` is empty."""
+def parse_fields(raw: str | Sequence[str] | None, available: Collection[str]) -> frozenset[str]:
+    """The set of fields asked for, or all of ``available`` when ``raw`` is empty.
+
+    ``raw`` may be one comma-separated string or several (a repeated query parameter).
+    """
     if raw is None:
         return frozenset(available)
+    if not isinstance(raw, str):
+        raw = ",".join(raw)
     if len(raw) > MAX_FIELDS_PARAM:
         raise UnknownFields(["<too long>"], sorted(available))
     names = [n for n in (part.strip() for part in raw.split(",")) if n]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from core.data_service import PersonalIdPath, SessionDep, fields_query
+from core.data_service import FieldsParam, PersonalIdPath, SessionDep, fields_query
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids.enterprise import parse_enterprise_code
@@ -32,11 +32,11 @@ from registries.business.service import (
 router = APIRouter()
 
 
-EnterpriseFields = Annotated[str | None, fields_query("fields", ENTERPRISE_FIELDS)]
+EnterpriseFields = Annotated[FieldsParam, fields_query("fields", ENTERPRISE_FIELDS)]
 BusinessFields = Annotated[
-    str | None, fields_query("business summary fields", ROLE_BUSINESS_FIELDS)
+    FieldsParam, fields_query("business summary fields", ROLE_BUSINESS_FIELDS)
 ]
-HouseholdFields = Annotated[str | None, fields_query("fields", HOUSEHOLD_BUSINESS_FIELDS)]
+HouseholdFields = Annotated[FieldsParam, fields_query("fields", HOUSEHOLD_BUSINESS_FIELDS)]
 
 
 @router.get(

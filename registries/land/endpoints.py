@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from core.data_service import PersonalIdPath, SessionDep, fields_query
+from core.data_service import FieldsParam, PersonalIdPath, SessionDep, fields_query
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids import is_ascii_digits
@@ -36,8 +36,8 @@ _CERTIFICATE_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9 ./-]{0,31}$")
 router = APIRouter()
 
 
-ParcelFields = Annotated[str | None, fields_query("fields", PARCEL_FIELDS)]
-HoldingFields = Annotated[str | None, fields_query("fields of each parcel", HOLDING_FIELDS)]
+ParcelFields = Annotated[FieldsParam, fields_query("fields", PARCEL_FIELDS)]
+HoldingFields = Annotated[FieldsParam, fields_query("fields of each parcel", HOLDING_FIELDS)]
 
 
 def parse_parcel_ref(s: str) -> str | ParcelNumber:

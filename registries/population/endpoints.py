@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from core.data_service import PersonalIdPath, SessionDep, fields_query
+from core.data_service import FieldsParam, PersonalIdPath, SessionDep, fields_query
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids.personal import validate_personal_id
@@ -30,7 +30,7 @@ router = APIRouter()
 def get_person(
     personal_id: PersonalIdPath,
     session: SessionDep,
-    fields: Annotated[str | None, fields_query("fields", PERSON_FIELDS)] = None,
+    fields: Annotated[FieldsParam, fields_query("fields", PERSON_FIELDS)] = None,
 ) -> JSONResponse:
     pid = validate_personal_id(personal_id)
     selected = parse_fields(fields, PERSON_FIELDS)
@@ -50,7 +50,7 @@ def get_person(
 def get_household(
     personal_id: PersonalIdPath,
     session: SessionDep,
-    fields: Annotated[str | None, fields_query("member fields", MEMBER_FIELDS)] = None,
+    fields: Annotated[FieldsParam, fields_query("member fields", MEMBER_FIELDS)] = None,
 ) -> JSONResponse:
     pid = validate_personal_id(personal_id)
     selected = parse_fields(fields, MEMBER_FIELDS)

@@ -15,6 +15,13 @@ def test_absent_or_empty_fields_means_every_field(raw: str | None) -> None:
     assert parse_fields(raw, AVAILABLE) == frozenset(AVAILABLE)
 
 
+def test_repeated_parameters_are_joined_not_dropped() -> None:
+    assert parse_fields(["full_name", "sex, date_of_birth"], AVAILABLE) == frozenset(
+        {"full_name", "sex", "date_of_birth"}
+    )
+    assert parse_fields([], AVAILABLE) == frozenset(AVAILABLE)
+
+
 def test_names_are_split_on_commas_and_trimmed() -> None:
     assert parse_fields(" full_name , sex,,", AVAILABLE) == {"full_name", "sex"}
 

@@ -329,3 +329,13 @@ async def test_identity_date_of_birth_must_be_yyyy_mm_dd_text(
     assert r.status_code == 400
     assert r.json()["type"] == "client.bad_request"
     assert "date_of_birth" in r.json()["message"]
+
+
+@pytest.mark.anyio
+async def test_repeated_fields_parameters_are_all_honoured(
+    client: httpx.AsyncClient, world: PopulationSeed
+) -> None:
+    p = first(world, relation_to_head="head")
+    r = await client.get(f"/persons/{p['personal_id']}?fields=full_name&fields=sex")
+    assert r.status_code == 200
+    assert set(r.json()) == {"full_name", "sex"}
