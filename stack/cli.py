@@ -63,13 +63,12 @@ def seed(
     ] = False,
 ) -> None:
     """Create realistic, cross-linked synthetic data in the three registries."""
-    from stack.seed import ensure_seeded, seed_command
+    from stack.seed import seed_command, seed_if_empty_command
 
     if force and if_empty:
         raise typer.BadParameter("--force and --if-empty contradict each other")
     if if_empty:
-        seeded = ensure_seeded(var_dir, persons, seed)
-        typer.echo("seeded" if seeded else f"already seeded: {var_dir}")
+        seed_if_empty_command(persons=persons, seed=seed, var_dir=var_dir)
         return
     seed_command(persons=persons, seed=seed, var_dir=var_dir, force=force)
 

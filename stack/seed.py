@@ -13,11 +13,20 @@ afterwards; a fresh SQLite file is loaded without journal or fsync (``journal_mo
 switched to WAL before the services open it. Once the population is generated, business
 and land are generated and written in a forked child process while the parent writes the
 population, so both cores work.
+
+When is a database "seeded"? When its seed *finished*: the last thing written to each
+database, after its rows and indexes, is a row of ``lienthong_seed`` (the seed, the
+person count, the time). Any other database with rows is the leftover of a seed that was
+stopped (a signal, a crash, a full disk): ``ensure_seeded`` replaces it, and ``seed``
+without ``--force`` says which kind of data it refuses to overwrite. Seeding holds the
+var dir's lock (``stack.varlock``), turns SIGTERM/SIGHUP into an exception so the partly
+written databases are deleted, and its forked worker dies with it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
 import time
 import traceback
@@ -25,17 +34,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine, Table, event, text
+from sqlalchemy.exc import DBAPIError
 
 from core.db import database_is_empty, make_engine, reset_database, sqlite_path
 from registries.population import seed as population
 from registries.population.seed import PersonRef
+from stack.process import Stopped, default_signals, die_with_parent, signals_raise
 from stack.seed_report import Outcome, Report, print_summary, progress_bars
+from stack.seed_state import SeedError, Stamp, read_database, seed_stamp, stamp_seeded
 from stack.services import SERVICES
+from stack.varlock import VarDirBusy, var_dir_lock
 
 #: The reference day of every seed: data does not change from one day to the next.
 SEED_TODAY = date(2026, 1, 1)
@@ -43,6 +56,8 @@ DEFAULT_SEED = 749
 REGISTRIES = ("population", "business", "land")
 #: Below this many persons the fork is not worth its start-up cost.
 PARALLEL_FROM = 50_000
+#: How long the forked worker may take to exit after SIGTERM before it is killed.
+STOP_GRACE_S = 5.0
 
 
 class _Seed(Protocol):
@@ -60,43 +75,63 @@ class _Seed(Protocol):
 def seed_command(*, persons: int, seed: int, var_dir: Path, force: bool) -> None:
     """``lienthong seed``: refuse to overwrite data unless ``force``; seed; print a summary."""
     console = Console()
-    urls = database_urls(var_dir)
-    occupied = [name for name in REGISTRIES if not database_is_empty(urls[name])]
-    if occupied and not force:
-        console.print(
-            f"[red]error:[/] the {', '.join(occupied)} database(s) already hold data; "
-            "run `lienthong seed --force` to replace them",
-            soft_wrap=True,
-        )
-        raise typer.Exit(1)
-    started = time.perf_counter()
     try:
-        outcomes = run_seed(urls, persons=persons, seed=seed, console=console)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted:[/] the partly written databases were removed")
-        raise typer.Exit(130) from None
+        with var_dir_lock(var_dir):
+            urls = database_urls(var_dir)
+            refusal = None if force else _refusal(urls)
+            if refusal is not None:
+                raise SeedError(refusal)
+            started = time.perf_counter()
+            try:
+                outcomes = run_seed(urls, persons=persons, seed=seed, console=console)
+            except (KeyboardInterrupt, Stopped) as e:
+                console.print("[red]interrupted:[/] the partly written databases were removed")
+                raise typer.Exit(e.exit_code if isinstance(e, Stopped) else 130) from None
+    except (SeedError, VarDirBusy, OSError, DBAPIError) as e:
+        _exit_error(console, e)
     print_summary(console, outcomes, persons, time.perf_counter() - started)
 
 
-def ensure_seeded(var_dir: Path, persons: int, seed: int = DEFAULT_SEED) -> bool:
-    """Seed the databases under ``var_dir`` that are empty; True if anything was seeded.
+def seed_if_empty_command(*, persons: int, seed: int, var_dir: Path) -> None:
+    """``lienthong seed --if-empty``: ``ensure_seeded`` under the var dir's lock."""
+    console = Console()
+    try:
+        with var_dir_lock(var_dir):
+            seeded = ensure_seeded(var_dir, persons, seed)
+    except (KeyboardInterrupt, Stopped) as e:
+        console.print("[red]interrupted:[/] the partly written databases were removed")
+        raise typer.Exit(e.exit_code if isinstance(e, Stopped) else 130) from None
+    except (SeedError, VarDirBusy, OSError, DBAPIError) as e:
+        _exit_error(console, e)
+    typer.echo("seeded" if seeded else f"already seeded: {var_dir}")
 
-    A registry is also reseeded when one it draws from is (business and land name the
-    population's people; land names business's banks and enterprises), so links never
-    dangle: an empty population reseeds all three, an empty business reseeds business and
-    land. When the population is kept, business and land are built for the persons in it;
-    when business is kept and only land is empty, the business register is regenerated in
-    memory (same seed, same people: the same enterprises) to give land its creditors.
+
+def ensure_seeded(var_dir: Path, persons: int, seed: int = DEFAULT_SEED) -> bool:
+    """Seed the databases under ``var_dir`` whose seed never finished; True if any was.
+
+    The caller holds the var dir's lock. A database without the completion row is replaced
+    even if it holds rows (the leftover of an interrupted seed). A registry is also
+    reseeded when one it draws from is (business and land name the population's people;
+    land names business's banks and enterprises), so links never dangle. The registries
+    that are kept decide the world: their recorded seed and person count are used instead
+    of ``persons`` and ``seed`` (the business register is regenerated in memory from them
+    to give land its creditors), and kept registries made by different seeds are refused.
     """
     urls = database_urls(var_dir)
-    empty = {name for name in REGISTRIES if database_is_empty(urls[name])}
-    if not empty:
+    stamps = {name: read_database(name, urls[name], seed_stamp) for name in REGISTRIES}
+    missing = [name for name in REGISTRIES if stamps[name] is None]
+    if not missing:
         return False
-    targets = set(REGISTRIES[min(REGISTRIES.index(name) for name in empty) :])
+    first = REGISTRIES.index(missing[0])
+    targets, kept = REGISTRIES[first:], REGISTRIES[:first]
+    how = ""
+    if kept:
+        seed, persons = _kept_world({name: stamps[name] for name in kept})
+        how = f", those of the kept {', '.join(kept)}"
     console = Console(stderr=True)
-    console.print(f"seeding {', '.join(sorted(targets))} ({persons:,} persons, seed {seed})")
+    console.print(f"seeding {', '.join(targets)} ({persons:,} persons, seed {seed}{how})")
     started = time.perf_counter()
-    outcomes = run_seed(urls, persons=persons, seed=seed, console=console, only=targets)
+    outcomes = run_seed(urls, persons=persons, seed=seed, console=console, only=set(targets))
     print_summary(console, outcomes, persons, time.perf_counter() - started)
     return True
 
@@ -104,6 +139,73 @@ def ensure_seeded(var_dir: Path, persons: int, seed: int = DEFAULT_SEED) -> bool
 def database_urls(var_dir: Path) -> dict[str, str]:
     """Each registry's database URL, from its settings (env vars may point elsewhere)."""
     return {name: SERVICES[name].settings(var_dir=var_dir).db_url for name in REGISTRIES}
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for a failure the user can fix: what went wrong, where, and what to do."""
+    if isinstance(error, DBAPIError):
+        return f"database error: {error.orig}; run `lienthong seed --force` to start over"
+    if isinstance(error, OSError):
+        where = f" {error.filename}" if error.filename else ""
+        return (
+            f"cannot use{where}: {error.strerror or error}; "
+            "check the permissions of the var dir or pass --var-dir"
+        )
+    return str(error)
+
+
+def _exit_error(console: Console, error: BaseException) -> NoReturn:
+    console.print(f"[red]error:[/] {describe_failure(error)}", soft_wrap=True, highlight=False)
+    raise typer.Exit(1) from None
+
+
+def _refusal(urls: dict[str, str]) -> str | None:
+    """Why ``seed`` without ``--force`` must not run here, or None when all are empty."""
+    complete: dict[str, Stamp] = {}
+    partial: list[str] = []
+    for name in REGISTRIES:
+        if read_database(name, urls[name], database_is_empty):
+            continue
+        stamp = read_database(name, urls[name], seed_stamp)
+        if stamp is None:
+            partial.append(name)
+        else:
+            complete[name] = stamp
+    if not complete and not partial:
+        return None
+    parts = []
+    if complete:
+        worlds = sorted({f"seed {s.seed}, {s.persons:,} persons" for s in complete.values()})
+        parts.append(f"{_the(list(complete))} already {_hold(complete)} data (complete: "
+                     f"{'; '.join(worlds)})")  # fmt: skip
+    if partial:
+        parts.append(f"{_the(partial)} already {_hold(partial)} data (a partial leftover "
+                     "of an interrupted seed)")  # fmt: skip
+    return f"{' and '.join(parts)}; run `lienthong seed --force` to replace them"
+
+
+def _the(names: list[str]) -> str:
+    return f"the {', '.join(names)} database{'s' if len(names) > 1 else ''}"
+
+
+def _hold(names: Any) -> str:
+    return "hold" if len(names) > 1 else "holds"
+
+
+def _kept_world(kept: dict[str, Stamp | None]) -> tuple[int, int]:
+    """The (seed, persons) the kept registries were made with; refuse a mixed world."""
+    worlds = {(s.seed, s.persons) for s in kept.values() if s is not None}
+    if len(worlds) != 1:
+        made = ", ".join(
+            f"{name} seed {s.seed} with {s.persons:,} persons"
+            for name, s in kept.items()
+            if s is not None
+        )
+        raise SeedError(
+            f"the kept databases come from different seeds ({made}); "
+            "run `lienthong seed --force` to reseed all three"
+        )
+    return worlds.pop()
 
 
 # -- seeding -----------------------------------------------------------------------------------
@@ -121,21 +223,24 @@ def run_seed(
 ) -> list[Outcome]:
     """Replace the databases named in ``only`` (default: all) with freshly seeded ones.
 
-    On any failure the databases being seeded are deleted again, so a half-written
-    database is never mistaken for a seeded one.
+    On any failure the databases being seeded are deleted again, and so they are when
+    SIGTERM or SIGHUP stops the seed (they raise ``Stopped`` here, as Ctrl-C raises
+    ``KeyboardInterrupt``): no half-written database is left to look at. Each database
+    gets its completion row (``stamp_seeded``) once its rows and indexes are in.
     """
     targets = set(REGISTRIES) if only is None else set(only)
-    for name in targets:
-        reset_database(urls[name])
     if parallel is None:
         parallel = persons >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods()
-    try:
-        with progress_bars(console) as report:
-            return _seed_all(urls, targets, persons, seed, today, report, parallel)
-    except BaseException:
-        for name in targets:
-            reset_database(urls[name])
-        raise
+    with signals_raise():
+        try:
+            for name in targets:
+                reset_database(urls[name])
+            with progress_bars(console) as report:
+                return _seed_all(urls, targets, persons, seed, today, report, parallel)
+        except BaseException:
+            for name in targets:
+                reset_database(urls[name])
+            raise
 
 
 def _seed_all(
@@ -173,16 +278,18 @@ def _seed_all(
     others: set[str] = {name for name in ("business", "land") if name in targets}
     if world is None:
         return _other_registries(urls, others, people, seed, today, report)
-    child = _Child(urls, others, people, seed, today) if parallel and others else None
+    child: _Child | None = None
 
     def written(n: int) -> None:
         report("population: write", n, None)
         if child is not None:  # forward the other core's progress while we are at it
             child.poll(report)
 
-    try:
+    try:  # the child is started inside: a signal at any point after the fork stops it
+        if parallel and others:
+            child = _Child(urls, others, people, seed, today)
         report("population: write", 0, world.row_count)
-        _write(urls["population"], world, population.write, pop, written)
+        _write(urls["population"], world, population.write, pop, written, (seed, persons))
         if child is not None:
             return [pop, *child.join(report)]
     except BaseException:
@@ -217,7 +324,8 @@ def _other_registries(
     biz.samples["bank (KYC)"] = business.DEV_BANK_CODE
     if "business" in targets:
         report("business: write", 0, register.row_count)
-        _write(urls["business"], register, business.write, biz, _stage(report, "business: write"))
+        stage = _stage(report, "business: write")
+        _write(urls["business"], register, business.write, biz, stage, (seed, len(people)))
         out.append(biz)
     if "land" in targets:
         parcels = Outcome("land")
@@ -229,7 +337,8 @@ def _other_registries(
         parcels.generate_s = time.perf_counter() - t0
         parcels.samples = _parcel_samples(registry)
         report("land: write", 0, registry.row_count)
-        _write(urls["land"], registry, land.write, parcels, _stage(report, "land: write"))
+        stage = _stage(report, "land: write")
+        _write(urls["land"], registry, land.write, parcels, stage, (seed, len(people)))
         out.append(parcels)
     return out
 
@@ -241,17 +350,22 @@ def _stage(report: Report, task: str) -> Callable[[int], None]:
 
 def _write(
     url: str,
-    seed: Any,
+    data: Any,
     write: Callable[..., None],
     outcome: Outcome,
     progress: Callable[[int], None],
+    world: tuple[int, int],
 ) -> None:
-    """Load one registry's seed with that registry's ``write``, timing it."""
+    """Load one registry's seed with that registry's ``write``, then mark it finished.
+
+    ``world`` is the (seed, persons) recorded in the completion row.
+    """
     t0 = time.perf_counter()
     with _engine(url, loading=True) as engine:
-        write(engine, seed, progress=progress)
+        write(engine, data, progress=progress)
+        stamp_seeded(engine, seed=world[0], persons=world[1])
     outcome.write_s = time.perf_counter() - t0
-    outcome.rows = {table.name: len(rows) for table, rows in seed.tables()}
+    outcome.rows = {table.name: len(rows) for table, rows in data.tables()}
 
 
 # -- the second core ---------------------------------------------------------------------------
@@ -261,7 +375,10 @@ class _Child:
     """Business and land, generated and written in a forked process.
 
     Forking (not spawning) hands the child the million ``PersonRef``s without pickling
-    them. Progress and the outcome come back over a queue.
+    them. Progress and the outcome come back over a queue. The child never outlives the
+    parent: the parent's clean-up (on an exception, ``Stopped`` included) terminates and
+    joins it before deleting the databases, and the kernel SIGTERMs it if the parent dies
+    without cleaning up (SIGKILL), so no orphan keeps writing.
     """
 
     def __init__(
@@ -273,7 +390,8 @@ class _Child:
         self.result: list[Outcome] | None = None
         self.error: str | None = None
         self.process = ctx.Process(
-            target=_child_main, args=(self.queue, urls, targets, people, seed, today)
+            target=_child_main,
+            args=(os.getpid(), self.queue, urls, targets, people, seed, today),
         )
         self.process.start()
 
@@ -300,7 +418,10 @@ class _Child:
         """End the child (the parent failed): its half-written databases are deleted next."""
         if self.process.is_alive():
             self.process.terminate()
-        self.process.join()
+        self.process.join(timeout=STOP_GRACE_S)
+        if self.process.is_alive():  # stuck flushing its queue, say: no more waiting
+            self.process.kill()
+            self.process.join()
 
     def join(self, report: Report) -> list[Outcome]:
         while self.result is None and self.error is None:
@@ -316,9 +437,13 @@ class _Child:
 
 
 def _child_main(
-    queue: Any, urls: dict[str, str], targets: set[str], people: list[PersonRef], seed: int,
-    today: date,
+    parent: int, queue: Any, urls: dict[str, str], targets: set[str], people: list[PersonRef],
+    seed: int, today: date,
 ) -> None:  # fmt: skip
+    # SIGTERM (from ``stop`` or the kernel when the parent dies) ends the child at once:
+    # the parent deletes what it wrote, there is nothing for the child to clean up.
+    default_signals()
+    die_with_parent(parent)
     try:
         out = _other_registries(
             urls, targets, people, seed, today, lambda *a: queue.put(("progress", a))

@@ -6,9 +6,13 @@ and the stack needs nothing but Python — Docker is optional (DESIGN §1, §9).
 
 The lifecycle, in order:
 
+0. the var dir's lock is taken (``stack.varlock``) and held until ``up`` ends, so a second
+   ``up`` or a ``seed`` cannot rewrite the databases under the running services;
 1. every port must be free, or one line says which port and which variable moves it, and
    nothing is started (checked before seeding, so the mistake costs no time);
-2. the databases under ``var/db`` are seeded if empty (``stack.seed.ensure_seeded``);
+2. the databases under ``var/db`` are seeded unless their seed finished
+   (``stack.seed.ensure_seeded``); SIGTERM/SIGHUP/Ctrl-C during it delete the partly
+   written databases and end ``up`` (exit 0: a requested stop);
 3. each service in ``stack.services.SERVICES`` starts as
    ``python -m stack serve <name>``, its output going to ``var/log/<name>.log``;
 4. each ``/healthz`` must answer over HTTP in time, else the stack is stopped and the
@@ -19,13 +23,16 @@ The lifecycle, in order:
 No process is left behind: children run in their own session (a terminal's Ctrl-C reaches
 only this supervisor, which then stops them in order) and ask the kernel to SIGTERM them
 if the supervisor dies, even by SIGKILL (``PR_SET_PDEATHSIG``).
+
+Every failure the user can fix (a port, a setting, a busy or unwritable var dir, a
+database that cannot be read) is one line on stderr and exit code 1, never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
+import functools
 import os
 import signal
 import socket
@@ -41,15 +48,17 @@ import httpx
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
+from stack.process import Stopped, die_with_parent
 from stack.services import SERVICES, ServiceSpec
+from stack.varlock import VarDirBusy, var_dir_lock
 
 #: How long every service together may take to answer ``/healthz``.
 HEALTH_TIMEOUT_S = 60.0
 #: How long a service may take to stop after SIGTERM before it is killed.
 STOP_GRACE_S = 5.0
 _POLL_S = 0.1
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,8 @@ class Planned:
     def url(self) -> str:
         # A wildcard bind is reachable on loopback; print the address people can paste.
         host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host  # noqa: S104
+        if ":" in host:  # an IPv6 address goes in brackets (RFC 3986)
+            host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
     @property
@@ -78,19 +89,27 @@ class StackError(Exception):
 
 def up_command(persons: int, var_dir: Path) -> None:
     """Run the stack until a signal; exit code 0 on a requested stop, 1 on any failure."""
+    from stack.seed import describe_failure, ensure_seeded
+    from stack.seed_state import SeedError
+
     try:
-        plan = plan_services(var_dir)
-        check_ports_free(plan)
-    except StackError as e:
+        # The lock first: a second `up` is told the var dir is in use, not that ports are.
+        with var_dir_lock(var_dir):
+            plan = plan_services(var_dir)
+            check_ports_free(plan)
+            (var_dir / "log").mkdir(parents=True, exist_ok=True)
+            try:
+                ensure_seeded(var_dir, persons)
+            except (KeyboardInterrupt, Stopped) as e:
+                name = e.signame if isinstance(e, Stopped) else "SIGINT"
+                _note(f"received {name} while seeding; removed the partly written databases")
+                raise SystemExit(0) from None
+            code = Supervisor(plan, var_dir).run()
+    except (StackError, VarDirBusy, SeedError) as e:
         _fail(str(e))
-
-    from stack.seed import ensure_seeded
-
-    (var_dir / "log").mkdir(parents=True, exist_ok=True)
-    ensure_seeded(var_dir, persons)
-
-    supervisor = Supervisor(plan, var_dir)
-    raise SystemExit(supervisor.run())
+    except (OSError, DBAPIError) as e:
+        _fail(describe_failure(e))
+    raise SystemExit(code)
 
 
 def plan_services(var_dir: Path) -> list[Planned]:
@@ -152,17 +171,6 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
-    """In the child before exec: get SIGTERM when the supervisor dies, however it dies."""
-    parent = os.getppid()
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    # The supervisor may have died between fork and prctl: then nobody would signal us.
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 class Supervisor:
     """Starts the planned services, watches them, and stops all of them exactly once."""
 
@@ -218,7 +226,10 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # only prctl: async-signal-safe enough
+            # Only prctl and getppid: async-signal-safe enough. The supervisor's pid is read
+            # here, before the fork, so a supervisor dying in between is noticed.
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
+            close_fds=True,  # the default, and it matters: the var dir's lock stays ours
         )
 
     def _wait_healthy(self) -> bool:

@@ -11,7 +11,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from registries.land import seed as land
 from registries.population import seed as population
 from registries.population.models import PERSON_COLUMNS
 from stack import seed as orchestrator
+from stack import seed_state
 from stack.seed import SEED_TODAY
 from tests.fixtures.postgres import PostgresUrlFactory
 
@@ -361,7 +362,10 @@ def test_seed_command_refuses_to_overwrite_without_force(
         orchestrator.seed_command(persons=300, seed=1, var_dir=tmp_path, force=False)
     assert exit_info.value.exit_code == 1
     message = capsys.readouterr().out
-    assert "already hold data" in message and "--force" in message
+    assert message.splitlines() == [
+        "error: the population, business, land databases already hold data (complete: "
+        "seed 1, 200 persons); run `lienthong seed --force` to replace them"
+    ]
     assert _count(tmp_path / "db" / "population.sqlite3", "person") == 200
     orchestrator.seed_command(persons=300, seed=1, var_dir=tmp_path, force=True)
     assert _count(tmp_path / "db" / "population.sqlite3", "person") == 300
@@ -393,6 +397,113 @@ def test_ensure_seeded_reseeds_what_depends_on_an_empty_registry(tmp_path: Path)
     assert _count(db / "business.sqlite3", "enterprises") > 0
 
 
+def _interrupt(db: Path) -> None:
+    """Make ``db`` look like a seed stopped mid-write: rows, but no completion row."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE lienthong_seed")
+
+
+def _dump(db: Path) -> list[str]:
+    """Every row of ``db`` but the completion row (its time differs from run to run)."""
+    with sqlite3.connect(db) as conn:
+        return [line for line in conn.iterdump() if "lienthong_seed" not in line]
+
+
+def test_a_finished_seed_records_its_seed_and_persons_in_each_database(tmp_path: Path) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert orchestrator.ensure_seeded(tmp_path, 120, seed=4) is True
+    for name, url in orchestrator.database_urls(tmp_path).items():
+        stamp = seed_state.seed_stamp(url)
+        assert stamp is not None, name
+        assert (stamp.seed, stamp.persons) == (4, 120)
+        finished = datetime.fromisoformat(stamp.finished_at)
+        assert finished.utcoffset() == timedelta(0)
+        assert before <= finished <= datetime.now(UTC)
+    assert seed_state.seed_stamp(f"sqlite:///{tmp_path}/nothing.sqlite3") is None
+
+
+def test_ensure_seeded_replaces_a_database_whose_seed_never_finished(
+    tmp_path: Path,
+) -> None:
+    assert orchestrator.ensure_seeded(tmp_path, 150, seed=3) is True
+    db = tmp_path / "db"
+    full = _count(db / "land.sqlite3", "land_certificate")
+    _interrupt(db / "land.sqlite3")
+    with sqlite3.connect(db / "land.sqlite3") as conn:
+        conn.execute("DELETE FROM land_certificate")  # stopped before the certificates
+    assert not database_is_empty(orchestrator.database_urls(tmp_path)["land"])
+
+    assert orchestrator.ensure_seeded(tmp_path, 150, seed=3) is True
+    assert _count(db / "land.sqlite3", "land_certificate") == full
+    assert orchestrator.ensure_seeded(tmp_path, 150, seed=3) is False
+
+
+def test_seed_refusal_tells_complete_data_from_a_partial_leftover(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orchestrator.seed_command(persons=100, seed=2, var_dir=tmp_path, force=False)
+    _interrupt(tmp_path / "db" / "land.sqlite3")
+    capsys.readouterr()
+    with pytest.raises(typer.Exit) as refused:
+        orchestrator.seed_command(persons=100, seed=2, var_dir=tmp_path, force=False)
+    assert refused.value.exit_code == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "error: the population, business databases already hold data (complete: seed 2, "
+        "100 persons) and the land database already holds data (a partial leftover of an "
+        "interrupted seed); run `lienthong seed --force` to replace them"
+    ]
+
+
+def test_reseeding_land_uses_the_seed_and_persons_of_the_kept_registries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert orchestrator.ensure_seeded(tmp_path, 250, seed=3) is True
+    land_db = tmp_path / "db" / "land.sqlite3"
+    original = _dump(land_db)
+    land_db.unlink()
+    capsys.readouterr()
+
+    # What `up` asks for: the default seed and person count, not those of the kept data.
+    assert orchestrator.ensure_seeded(tmp_path, 20_000) is True
+
+    assert _dump(land_db) == original  # the same enterprises, banks and people as before
+    stamp = seed_state.seed_stamp(orchestrator.database_urls(tmp_path)["land"])
+    assert stamp is not None and (stamp.seed, stamp.persons) == (3, 250)
+    err = capsys.readouterr().err
+    assert "seeding land (250 persons, seed 3, those of the kept population, business)" in err
+    assert "20,000" not in err
+
+
+def test_kept_registries_from_different_seeds_are_refused(tmp_path: Path) -> None:
+    assert orchestrator.ensure_seeded(tmp_path, 120, seed=3) is True
+    with sqlite3.connect(tmp_path / "db" / "business.sqlite3") as conn:  # another seed
+        conn.execute("UPDATE lienthong_seed SET seed = 8")
+    (tmp_path / "db" / "land.sqlite3").unlink()
+    with pytest.raises(seed_state.SeedError) as refused:
+        orchestrator.ensure_seeded(tmp_path, 120, seed=3)
+    assert str(refused.value) == (
+        "the kept databases come from different seeds (population seed 3 with 120 persons, "
+        "business seed 8 with 120 persons); run `lienthong seed --force` to reseed all three"
+    )
+    assert not (tmp_path / "db" / "land.sqlite3").exists()
+
+
+def test_seed_force_replaces_a_database_that_cannot_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "population.sqlite3").write_bytes(b"garbage" * 1000)
+    with pytest.raises(typer.Exit):
+        orchestrator.seed_command(persons=50, seed=1, var_dir=tmp_path, force=False)
+    line = capsys.readouterr().out.strip()
+    assert line == (
+        f"error: cannot read the population database {tmp_path / 'db' / 'population.sqlite3'}: "
+        "file is not a database; run `lienthong seed --force` to replace it"
+    )
+    orchestrator.seed_command(persons=50, seed=1, var_dir=tmp_path, force=True)
+    assert _count(tmp_path / "db" / "population.sqlite3", "person") == 50
+
+
 def test_cli_seed_refusal_is_a_one_line_error_with_exit_code_1(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -418,11 +529,8 @@ def test_parallel_and_sequential_seeds_write_the_same_rows(tmp_path: Path) -> No
         orchestrator.run_seed(
             urls, persons=300, seed=5, console=Console(quiet=True), parallel=parallel
         )
-        dump = {}
-        for name in orchestrator.REGISTRIES:
-            with sqlite3.connect(folder / f"{name}.sqlite3") as conn:
-                dump[name] = list(conn.iterdump())
-        dumps.append(dump)
+        # Every row but the completion row, whose time may differ by a second.
+        dumps.append({n: _dump(folder / f"{n}.sqlite3") for n in orchestrator.REGISTRIES})
     assert dumps[0] == dumps[1]
 
 

@@ -38,3 +38,18 @@ def test_force_and_if_empty_together_are_a_usage_error(tmp_path: Path) -> None:
     code, out = _seed("--var-dir", str(tmp_path), "--force", "--if-empty")
     assert code == 2
     assert "contradict" in out
+
+
+def test_seeding_a_var_dir_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
+    import os
+
+    from stack.varlock import var_dir_lock
+
+    with var_dir_lock(tmp_path):
+        code, out = _seed("--var-dir", str(tmp_path), "--force")
+    assert code == 1
+    assert out.strip() == (
+        f"error: {tmp_path}/ is in use by another lienthong up or seed (pid {os.getpid()}); "
+        "stop it first"
+    )
+    assert not (tmp_path / "db").exists()

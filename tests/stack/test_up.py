@@ -1,9 +1,8 @@
 """``lienthong up`` as a user runs it: a real subprocess, real ports, real signals.
 
-"No process left behind" is checked from the outside: before stopping the stack the test
-walks ``/proc`` for every descendant of the ``up`` process (by parent pid) and records each
-one's start time; afterwards none of those (pid, start time) pairs may still be running.
-Zombies count as gone: they hold no port, no file, no CPU, only a pid until reaped.
+"No process left behind" is checked from the outside (``tests.stack.procs``): before
+stopping the stack the test records every descendant of the ``up`` process; afterwards
+none of them may still be running.
 """
 
 from __future__ import annotations
@@ -23,97 +22,21 @@ import httpx
 import pytest
 
 from stack.services import SERVICES
-from stack.up import StackError, check_ports_free, plan_services, port_in_use
+from stack.up import Planned, StackError, check_ports_free, plan_services, port_in_use, up_command
+from tests.stack.procs import (
+    REPO,
+    Proc,
+    descendants,
+    free_ports,
+    open_files,
+    stack_env,
+    still_running,
+    wait_all_gone,
+)
 
 pytestmark = pytest.mark.stack
-
-REPO = Path(__file__).resolve().parents[2]
 READY_LINE = "Ctrl-C stops every service."
 START_TIMEOUT_S = 90.0
-
-
-# -- processes seen through /proc ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Proc:
-    pid: int
-    starttime: str
-    cmdline: str
-
-
-def _stat(pid: int) -> tuple[str, int, str] | None:
-    """(state, parent pid, start time) of ``pid``, or None when it does not exist."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # "pid (comm) state ppid ..." where comm may itself hold spaces and parentheses.
-    after = raw.rsplit(")", 1)[1].split()
-    return after[0], int(after[1]), after[19]
-
-
-def descendants(root: int) -> list[Proc]:
-    """Every live process below ``root`` in the process tree."""
-    parent_of: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None:
-            parent_of[int(entry.name)] = st[1]
-    found: list[Proc] = []
-    frontier = {root}
-    while frontier:
-        children = {pid for pid, ppid in parent_of.items() if ppid in frontier}
-        for pid in children:
-            st = _stat(pid)
-            if st is None or st[0] in "ZX":
-                continue
-            try:
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            found.append(Proc(pid, st[2], cmd.strip()))
-        frontier = children
-    return found
-
-
-def still_running(proc: Proc) -> bool:
-    st = _stat(proc.pid)
-    return st is not None and st[2] == proc.starttime and st[0] not in "ZX"
-
-
-def wait_all_gone(procs: list[Proc], timeout: float) -> list[Proc]:
-    deadline = time.monotonic() + timeout
-    while (left := [p for p in procs if still_running(p)]) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return left
-
-
-# -- running `up` ----------------------------------------------------------------------------
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def stack_env(ports: dict[str, int]) -> dict[str, str]:
-    """The caller's environment minus anything that would point the stack elsewhere."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not any(k.startswith(spec.env_prefix) for spec in SERVICES.values())
-    }
-    for name, spec in SERVICES.items():
-        env[f"{spec.env_prefix}PORT"] = str(ports[name])
-        env[f"{spec.env_prefix}HOST"] = "127.0.0.1"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env
 
 
 @dataclass
@@ -200,6 +123,34 @@ def test_up_serves_every_service_and_sigterm_leaves_no_process(stack: RunningSta
         assert str(stack.var_dir / "log" / f"{name}.log") in out
     assert "curl" in out
 
+    # The var dir's lock is up's alone: no service inherited it (it would outlive up).
+    lock = str((stack.var_dir / ".lienthong.lock").resolve())
+    assert lock in open_files(stack.proc.pid)
+    for child in children:
+        assert lock not in open_files(child.pid), child.cmdline
+    # A second `up`, or `seed --force`, is refused in one line and touches nothing.
+    db = stack.var_dir / "db" / "population.sqlite3"
+    before = db.stat().st_mtime_ns
+    for args in (["up"], ["seed", "--force", "--persons", "10"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "stack", *args, "--var-dir", str(stack.var_dir)],
+            cwd=stack.var_dir.parent,
+            env=stack_env(stack.ports),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1, args
+        assert (done.stdout + done.stderr).strip().splitlines() == [
+            f"error: {stack.var_dir}/ is in use by another lienthong up or seed "
+            f"(pid {stack.proc.pid}); stop it first"
+        ]
+    assert db.stat().st_mtime_ns == before
+    with httpx.Client(timeout=5, trust_env=False) as client:
+        for port in stack.ports.values():
+            assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+
     stack.proc.send_signal(signal.SIGTERM)
     assert stack.proc.wait(timeout=30) == 0
     # `up` waited for its children before exiting: nothing may remain, not even briefly.
@@ -259,9 +210,11 @@ def test_services_die_with_up_even_when_it_is_sigkilled(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import subprocess, sys, time\n"
-            "from stack.up import _die_with_parent\n"
+            "import functools, os\n"
+            "from stack.process import die_with_parent\n"
             "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
-            " start_new_session=True, preexec_fn=_die_with_parent)\n"
+            " start_new_session=True,"
+            " preexec_fn=functools.partial(die_with_parent, os.getpid()))\n"
             f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
             "time.sleep(60)\n",
         ],
@@ -337,3 +290,50 @@ def test_two_services_on_one_port_is_refused(
     shared = ports["population"]
     with pytest.raises(StackError, match=f"port {shared} is set for both population and land"):
         check_ports_free(plan_services(tmp_path / "var"))
+
+
+def test_an_ipv6_host_is_shown_and_polled_in_brackets(tmp_path: Path) -> None:
+    spec = SERVICES["population"]
+    planned = Planned(spec=spec, host="::1", port=9101, log_path=tmp_path / "p.log")
+    assert planned.url == "http://[::1]:9101"
+    assert Planned(spec, "127.0.0.1", 9101, tmp_path / "p.log").url == "http://127.0.0.1:9101"
+
+
+def _up_in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], var_dir: Path
+) -> tuple[int, list[str]]:
+    """``up_command`` on free ports; its exit code and stderr lines (it must fail early)."""
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    for name, value in stack_env(ports).items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_info:
+        up_command(persons=50, var_dir=var_dir)
+    code = exit_info.value.code
+    assert isinstance(code, int)
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def test_a_corrupt_database_is_one_line_naming_the_file_and_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    var_dir = tmp_path / "var"
+    (var_dir / "db").mkdir(parents=True)
+    (var_dir / "db" / "business.sqlite3").write_bytes(b"this is not a database\n" * 200)
+    code, lines = _up_in_process(monkeypatch, capsys, var_dir)
+    assert code == 1
+    assert lines == [
+        f"error: cannot read the business database {var_dir / 'db' / 'business.sqlite3'}: "
+        "file is not a database; run `lienthong seed --force` to replace it"
+    ]
+
+
+def test_a_var_dir_that_cannot_be_created_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, lines = _up_in_process(monkeypatch, capsys, blocker / "var")
+    assert code == 1
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: cannot use {blocker / 'var'}: Not a directory;")
+    assert "--var-dir" in lines[0]
