@@ -24,8 +24,10 @@ os-deps: ## Install the OS packages the tests need (PostgreSQL server, openssl, 
 up: $(STAMP) ## Set up and run the whole local stack on 127.0.0.1 (Ctrl-C stops it; UP_ARGS="--persons 2000")
 	$(BIN)/lienthong up $(UP_ARGS)
 
+# Default xdist scheduling: `--dist loadgroup` keys work by node id and silently drops the
+# schemathesis cases that share one (17 fuzz cases never ran under it).
 test: $(STAMP) os-deps ## Set up and run the test suite
-	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 check: $(STAMP) ## Lint (ruff) and type-check (mypy --strict)
 	$(BIN)/ruff format --check .
