@@ -7,10 +7,8 @@ the population it will meet in the stack.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import date
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -48,10 +46,3 @@ def app(world: BusinessSeed) -> FastAPI:
     application = create_app(settings)
     write(application.state.engine, world)
     return application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c

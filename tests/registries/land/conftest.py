@@ -7,11 +7,9 @@ seed is tested against the world it will meet in the stack.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -55,10 +53,3 @@ def app(world: World) -> FastAPI:
     application = create_app(settings)
     write(application.state.engine, world.land)
     return application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c

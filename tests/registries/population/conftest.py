@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -31,13 +29,6 @@ def app(world: PopulationSeed) -> FastAPI:
     application = create_app(settings)
     write(application.state.engine, world)
     return application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
 
 
 def rows(world: PopulationSeed) -> list[dict[str, Any]]:
