@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
+
+# Property tests check behaviour, never speed (speed is bench/'s job): no per-example
+# deadline and no "too slow" health check, both wall-clock checks that fail on a busy
+# 2-core machine. In CI the examples are derandomized, so a run is reproducible.
+settings.register_profile(
+    "lienthong",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=bool(os.environ.get("CI")),
+)
+settings.load_profile("lienthong")
 
 
 @pytest.fixture
