@@ -48,6 +48,15 @@ class ServiceSettings(BaseSettings):
     log_level: str = "info"
     #: Log one JSON line per request (off in tests to keep output readable).
     access_log: bool = True
+    #: Where the CA certificate, the CRL and this service's keys live (default ``var/pki``).
+    pki_dir: Path | None = None
+    #: Serve HTTPS with client certificates (``lienthong serve``); tests drive apps in-process.
+    tls: bool = True
+
+    @property
+    def pki(self) -> Path:
+        """The PKI directory: ``pki_dir`` if set, else ``<var_dir>/pki``."""
+        return self.pki_dir if self.pki_dir is not None else self.var_dir / "pki"
 
     @field_validator("port")
     @classmethod

@@ -1,0 +1,79 @@
+"""The identities of the local stack, and ``ensure_dev_pki``: make whatever is missing.
+
+Providers, consumers, the gateway, the auditor, the administrator, the citizen identity
+stand-in and the time-stamping authority each get a certificate; the gateway, the registries
+and the other HTTPS services get a server certificate (SAN 127.0.0.1, localhost).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from certs.authority import Authority, IssuedEntry, Kind
+from core.pki import load_certificate
+from registries.business.seed_data import DEV_BANK_CODE
+
+GATEWAY_ID = "VN/GOV/LIENTHONG/gateway"
+ADMIN_ID = "VN/GOV/LIENTHONG/admin"
+AUDITOR_ID = "VN/GOV/KTNN/audit"
+CITIZEN_ID_SERVICE_ID = "VN/GOV/BCA/citizen-id"
+
+PROVIDERS = {
+    "population": "VN/GOV/BCA/population",
+    "business": "VN/GOV/BTC/business",
+    "land": "VN/GOV/BNNMT/land",
+}
+CONSUMERS = {
+    "one-stop": "VN/GOV/UBND-HN/one-stop",
+    "land-office": "VN/GOV/VPDK-HN/land-office",
+    "kyc": f"VN/COM/{DEV_BANK_CODE}/kyc",
+}
+
+#: Every member certificate of the dev stack.
+DEV_MEMBERS: tuple[str, ...] = (
+    GATEWAY_ID,
+    *PROVIDERS.values(),
+    *CONSUMERS.values(),
+    AUDITOR_ID,
+    ADMIN_ID,
+    CITIZEN_ID_SERVICE_ID,
+)
+
+#: Every TLS server certificate of the dev stack (by service name).
+DEV_SERVERS: tuple[str, ...] = ("gateway", *PROVIDERS, "citizen-id", "tsa")
+
+
+@dataclass(frozen=True)
+class Made:
+    subject: str
+    kind: Kind
+    entry: IssuedEntry
+
+
+def _usable(authority: Authority, subject: str, kind: Kind, now: dt.datetime) -> bool:
+    entry = authority.current(subject, kind)
+    if entry is None:
+        return False
+    cert_path, _ = authority.paths_for(subject, kind)
+    cert = load_certificate(cert_path)
+    # Re-issue what expires within a day, so a long-running dev stack keeps working.
+    return cert.not_valid_after_utc > now + dt.timedelta(days=1)
+
+
+def ensure_dev_pki(root: Path, *, now: dt.datetime | None = None) -> list[Made]:
+    """Create the CA and every dev certificate that is missing, revoked or expiring.
+
+    Idempotent: a second run issues nothing. Returns what it issued.
+    """
+    authority = Authority(root)
+    authority.init_ca(now=now)
+    current = now or dt.datetime.now(dt.UTC)
+    made: list[Made] = []
+    wanted: list[tuple[str, Kind]] = [(m, "member") for m in DEV_MEMBERS]
+    wanted += [(s, "server") for s in DEV_SERVERS]
+    for subject, kind in wanted:
+        if not _usable(authority, subject, kind, current):
+            made.append(Made(subject, kind, authority.issue(subject, kind=kind, now=now)))
+    return made

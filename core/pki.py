@@ -1,0 +1,214 @@
+"""Certificates of the exchange: who a certificate names, and whether to trust it.
+
+Every member subsystem, server and signing service of the exchange holds a certificate from
+one root CA (the dev CA lives in ``var/pki``, made by ``lienthong certs init``). A member
+certificate names its X-Road id in the subject's common name (``CN=VN/GOV/BCA/population``)
+and, for tools that read SANs, as the URI ``xroad:VN/GOV/BCA/population``.
+
+``TrustStore.verify(cert, now=...)`` is the one check every part uses (the gateway for
+signed requests, registries for the forward header, the SDK and auditors for signed
+responses): issued by a CA of the store, inside its validity period at ``now`` (both ends
+inclusive, as RFC 5280 says), not on the CRL. It raises ``CertificateRejected`` with a
+machine-readable ``reason``; callers turn that into their own error type, so the precise
+reason reaches logs while the caller sees a generic message.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
+
+from core.errors import InvalidIdentifier
+from core.ids.xroad import ClientId, parse_client_id
+
+#: Private keys the exchange signs with: ECDSA P-256 (ES256) or Ed25519 (EdDSA).
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+
+_SHA256 = hashes.SHA256()
+
+#: The SAN URI scheme that carries a member's X-Road id.
+XROAD_URI_SCHEME = "xroad:"
+
+
+class CertificateRejected(Exception):
+    """A certificate is not trusted; ``reason`` says why (for logs, not for callers)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def load_certificate(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def load_certificates(path: Path) -> list[x509.Certificate]:
+    return x509.load_pem_x509_certificates(path.read_bytes())
+
+
+def load_private_key(path: Path) -> PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        raise ValueError(f"{path}: only ECDSA P-256 and Ed25519 keys are used here")
+    return key
+
+
+def write_private_key(path: Path, key: PrivateKey) -> None:
+    """Write ``key`` as unencrypted PKCS#8 PEM, readable by its owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o600)
+
+
+def certificate_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def certificate_der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def x5c_entry(cert: x509.Certificate) -> str:
+    """The certificate as a JWS ``x5c`` entry: standard base64 of its DER (RFC 7515 §4.1.6)."""
+    return base64.b64encode(certificate_der(cert)).decode("ascii")
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """SHA-256 of the DER, lower-case hex: how certificates are named in logs and bundles."""
+    return hashlib.sha256(certificate_der(cert)).hexdigest()
+
+
+def common_name(cert: x509.Certificate) -> str | None:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names:
+        return None
+    value = names[0].value
+    return value if isinstance(value, str) else value.decode()
+
+
+def member_id_of(cert: x509.Certificate) -> ClientId:
+    """The X-Road id a member certificate names (its subject CN).
+
+    Raises ``CertificateRejected("not_a_member", ...)`` for a certificate that names none.
+    """
+    cn = common_name(cert)
+    try:
+        if cn is None:
+            raise InvalidIdentifier("no common name")
+        return parse_client_id(cn)
+    except InvalidIdentifier as e:
+        raise CertificateRejected(
+            "not_a_member", "the certificate does not name an X-Road member"
+        ) from e
+
+
+def verify_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer`` issued ``cert`` (names match and the signature holds)."""
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+@dataclass
+class TrustStore:
+    """The CA certificates and revoked serial numbers a verifier trusts.
+
+    ``crl_path``, when given, is re-read when it changes (checked at most once a second),
+    so a revocation reaches running services without a restart.
+    """
+
+    cas: list[x509.Certificate]
+    revoked: frozenset[int] = frozenset()
+    crl_path: Path | None = None
+    _crl_mtime: float = field(default=-1.0, repr=False)
+    _crl_checked: float = field(default=0.0, repr=False)
+    _issuer_ok: dict[bytes, x509.Certificate] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_files(cls, ca_path: Path, crl_path: Path | None = None) -> TrustStore:
+        if not ca_path.exists():
+            raise FileNotFoundError(f"no CA certificate at {ca_path}; run `lienthong certs init`")
+        store = cls(cas=load_certificates(ca_path), crl_path=crl_path)
+        store.refresh_crl(force=True)
+        return store
+
+    def refresh_crl(self, *, force: bool = False, clock: float | None = None) -> None:
+        """Re-read the CRL file if it changed since the last read."""
+        if self.crl_path is None:
+            return
+        now = time.monotonic() if clock is None else clock
+        if not force and now - self._crl_checked < 1.0:
+            return
+        self._crl_checked = now
+        try:
+            mtime = self.crl_path.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if mtime == self._crl_mtime and not force:
+            return
+        crl = x509.load_pem_x509_crl(self.crl_path.read_bytes())
+        if not any(crl.is_signature_valid(ca.public_key()) for ca in self.cas):  # type: ignore[arg-type]
+            raise CertificateRejected("crl_invalid", f"{self.crl_path} is not signed by the CA")
+        self.revoked = frozenset(r.serial_number for r in crl)
+        self._crl_mtime = mtime
+
+    def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
+        key = cert.fingerprint(_SHA256)
+        hit = self._issuer_ok.get(key)
+        if hit is not None:
+            return hit
+        for ca in self.cas:
+            if verify_signed_by(cert, ca):
+                with self._lock:
+                    if len(self._issuer_ok) > 10_000:
+                        self._issuer_ok.clear()
+                    self._issuer_ok[key] = ca
+                return ca
+        return None
+
+    def verify(self, cert: x509.Certificate, *, now: dt.datetime) -> None:
+        """Raise ``CertificateRejected`` unless ``cert`` is trusted at ``now``."""
+        self.refresh_crl()
+        if self.issuer_of(cert) is None:
+            raise CertificateRejected("untrusted", "the certificate is not issued by the CA")
+        if now < cert.not_valid_before_utc:
+            raise CertificateRejected("not_yet_valid", "the certificate is not valid yet")
+        if now > cert.not_valid_after_utc:
+            raise CertificateRejected("expired", "the certificate has expired")
+        if cert.serial_number in self.revoked:
+            raise CertificateRejected("revoked", "the certificate has been revoked")
+
+    def verify_member(
+        self, cert: x509.Certificate, *, now: dt.datetime, expected: Iterable[ClientId] = ()
+    ) -> ClientId:
+        """Verify ``cert`` and return the member it names (one of ``expected`` if given)."""
+        self.verify(cert, now=now)
+        member = member_id_of(cert)
+        allowed = list(expected)
+        if allowed and member not in allowed:
+            raise CertificateRejected("wrong_member", f"the certificate names {member}")
+        return member
