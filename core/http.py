@@ -233,8 +233,11 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 started_response = True
                 status = message["status"]
-                headers = [h for h in message.get("headers", []) if h[0] != b"x-road-id"]
-                headers.append(id_header)
+                headers = list(message.get("headers", []))
+                # An app that knows the exchange's id better (the gateway takes it from the
+                # signed request) sets the header itself; otherwise it is the request's id.
+                if not any(h[0] == b"x-road-id" for h in headers):
+                    headers.append(id_header)
                 message["headers"] = headers
             await send(message)
 

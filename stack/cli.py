@@ -29,7 +29,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
 ) -> None:
     """Run one service of the stack in the foreground (settings from its env prefix)."""
-    import uvicorn
+    from stack.serving import serve as serve_spec
 
     spec = SERVICES[service.value]
     overrides: dict[str, object] = {}
@@ -39,15 +39,11 @@ def serve(
         overrides["host"] = host
     settings = spec.settings(**overrides)
     configure_logging(spec.name, settings.log_level)
-    uvicorn.run(
-        spec.create_app(settings),
-        host=settings.host,
-        port=settings.port or spec.default_port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
+    try:
+        serve_spec(spec, settings)
+    except FileNotFoundError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """The services of the local stack: names, ports, env prefixes, where their code lives.
 
 One table, read by ``lienthong serve``, ``lienthong up``, the README's configuration table
-and the docker-compose test, so they cannot drift apart. Later parts (gateway, TSA, citizen
-identity) add their row here.
+and the docker-compose test, so they cannot drift apart. Every service is served over TLS
+with its server certificate from ``var/pki/servers/``; ``client_certs`` says whether callers
+need a member certificate.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class ServiceSpec:
     default_port: int
     settings_class: str  # "module:Class"
     app_factory: str  # "module:function", called as factory(settings) -> FastAPI
+    #: Whether callers must present a member certificate (mTLS). Citizens' services don't.
+    client_certs: bool = True
+    #: A second, server-TLS-only listener (its port setting), e.g. the gateway's citizens'.
+    public_port_setting: str | None = None
 
     def settings(self, **overrides: Any) -> ServiceSettings:
         cls = _load(self.settings_class)
@@ -44,6 +49,15 @@ def _load(path: str) -> Any:
 SERVICES: dict[str, ServiceSpec] = {
     spec.name: spec
     for spec in (
+        ServiceSpec(
+            name="gateway",
+            title="Security gateway (members: mTLS; citizens: second port)",
+            env_prefix="GATEWAY_",
+            default_port=8443,
+            settings_class="gateway.settings:GatewaySettings",
+            app_factory="gateway.app:create_app",
+            public_port_setting="public_port",
+        ),
         ServiceSpec(
             name="population",
             title="National Population Database (BCA)",
@@ -67,6 +81,15 @@ SERVICES: dict[str, ServiceSpec] = {
             default_port=9103,
             settings_class="registries.land.settings:LandSettings",
             app_factory="registries.land.app:create_app",
+        ),
+        ServiceSpec(
+            name="citizen-id",
+            title="Citizen identity (development stand-in for VNeID)",
+            env_prefix="CITIZEN_ID_",
+            default_port=9110,
+            settings_class="stack.citizen_id.settings:CitizenIdSettings",
+            app_factory="stack.citizen_id.app:create_app",
+            client_certs=False,
         ),
     )
 }

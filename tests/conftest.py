@@ -36,4 +36,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 # Fixtures that several test packages use live in tests/fixtures/ and load as plugins.
-pytest_plugins = ["tests.fixtures.postgres"]
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.pki",
+    "tests.fixtures.world",
+    "tests.fixtures.gateway",
+]

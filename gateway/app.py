@@ -1,0 +1,179 @@
+"""The security gateway as an app: wiring of the protocol, policy, proxy and records.
+
+One app, served on two listeners by ``lienthong serve gateway``: the members' listener
+(mTLS, a member certificate is required at the handshake) and the citizens' listener
+(server TLS only). ``/r1/...`` and ``/admin/...`` need a member certificate, so on the
+citizens' listener they answer ``client.access_denied``; ``/consents`` needs a citizen token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from core.catalogue import Catalogue as ProviderCatalogue
+from core.db import make_engine, ping
+from core.http import create_service_app
+from core.pki import TrustStore
+from core.signing import Signer
+from core.tls import client_context
+from gateway import admin, citizens
+from gateway.catalogue import Catalogue, ProviderEntry
+from gateway.consents import ConsentStore
+from gateway.exchange import Exchange
+from gateway.metaservices import Metaservices
+from gateway.models import metadata
+from gateway.policy import Policy
+from gateway.protocol import ReplayCache
+from gateway.proxy import AiohttpForwarder, Forwarder
+from gateway.ratelimit import TokenBuckets
+from gateway.records import EvidenceKeys, RecordWriter
+from gateway.settings import GatewaySettings
+
+logger = logging.getLogger("lienthong.gateway")
+
+TITLE = "lienthong security gateway"
+DESCRIPTION = """\
+The security gateway of the exchange. Members call `/r1/{INSTANCE}/{CLASS}/{MEMBER}/
+{SUBSYSTEM}/{SERVICE}/{path}` with a member certificate and a signed request
+(`X-Road-Signature`); the gateway checks the access right for the client, purpose and
+fields (and the citizen's consent where the purpose needs it), forwards the query to the
+provider over mTLS, checks the provider's signed answer, records the exchange durably, and
+relays the answer with its signature. The full contract is in docs/protocol.md.
+"""
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    forwarder: Forwarder | None = None,
+    catalogues: Sequence[tuple[ProviderCatalogue, dict[str, Any] | None]] = (),
+    clock: Callable[[], dt.datetime] = utcnow,
+    load_catalogues: bool = True,
+) -> FastAPI:
+    """The gateway for ``settings``.
+
+    Tests inject ``forwarder`` (e.g. one that calls registry apps in-process), provider
+    ``catalogues`` (skipping the network fetch) and ``clock``.
+    """
+    settings = settings or GatewaySettings()
+    pki = settings.pki
+    store = TrustStore.from_files(pki / "ca.crt", pki / "crl.pem")
+    gateway_cert = pki / "members" / f"{settings.gateway_id}.crt"
+    gateway_key = pki / "members" / f"{settings.gateway_id}.key"
+    signer = Signer.from_files(gateway_cert, gateway_key)
+    engine = make_engine(settings.db_url, synchronous="FULL")
+    metadata.create_all(engine)
+    policy = Policy.from_dir(settings.policy_dir)
+    admin.load_runtime_grants(engine, policy)
+    catalogue = Catalogue.of(settings.providers)
+    for cat, openapi in catalogues:
+        catalogue.install(cat, openapi)
+    keys = EvidenceKeys.load_or_create(settings.keys_dir)
+    writer = RecordWriter(engine, window_s=settings.commit_window_ms / 1000)
+    if forwarder is None:
+        forwarder = AiohttpForwarder(
+            client_context(ca=pki / "ca.crt", cert=gateway_cert, key=gateway_key)
+        )
+    exchange = Exchange(
+        gateway_id=settings.gateway_id,
+        store=store,
+        signer=signer,
+        policy=policy,
+        catalogue=catalogue,
+        forwarder=forwarder,
+        writer=writer,
+        keys=keys,
+        consents=ConsentStore(engine),
+        replay=ReplayCache(
+            window_s=settings.clock_skew_seconds, max_entries=settings.replay_cache_size
+        ),
+        buckets=TokenBuckets(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst),
+        skew_s=settings.clock_skew_seconds,
+        provider_timeout_s=settings.provider_timeout_seconds,
+        clock=clock,
+    )
+    exchange.metaservices = Metaservices(catalogue, policy)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await writer.start()
+        loader = (
+            asyncio.create_task(_keep_catalogues(catalogue, forwarder)) if load_catalogues else None
+        )
+        try:
+            yield
+        finally:
+            if loader is not None:
+                loader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loader
+            await writer.stop()
+            await forwarder.close()
+            engine.dispose()
+
+    app = create_service_app(
+        service="gateway",
+        title=TITLE,
+        description=DESCRIPTION,
+        readiness=[lambda: ping(engine)],
+        access_log=settings.access_log,
+        max_body=settings.max_body_bytes,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "citizens", "description": "Consents, with a citizen token."},
+            {"name": "admin", "description": "Runtime access rights (administrator only)."},
+            {"name": "operations", "description": "Health, readiness and metrics."},
+        ],
+    )
+    state = app.state
+    state.settings, state.store, state.policy, state.catalogue = settings, store, policy, catalogue
+    state.engine, state.writer, state.keys, state.clock = engine, writer, keys, clock
+    state.consents, state.exchange = exchange.consents, exchange
+    app.add_route("/r1/{path:path}", exchange.handle, methods=METHODS, include_in_schema=False)
+    app.include_router(citizens.router)
+    app.include_router(admin.router)
+    return app
+
+
+async def _keep_catalogues(catalogue: Catalogue, forwarder: Forwarder) -> None:
+    """Fetch missing providers' catalogues (every second), then refresh every minute."""
+    while True:
+        for entry in list(catalogue.providers.values()):
+            if entry.catalogue is not None and not _due(entry):
+                continue
+            try:
+                up = await forwarder.send("GET", entry.url + "/catalogue", {}, b"", 5.0)
+                api = await forwarder.send("GET", entry.url + "/openapi.json", {}, b"", 5.0)
+                if up.status != 200:
+                    raise ValueError(f"catalogue answered {up.status}")
+                cat = ProviderCatalogue.model_validate_json(up.body)
+                openapi = json.loads(api.body) if api.status == 200 else None
+                catalogue.install(cat, openapi)
+                entry.loaded_at = asyncio.get_running_loop().time()
+                logger.info("catalogue loaded", extra={"fields": {"provider": str(entry.provider)}})
+            except Exception as e:  # keep trying: the provider may start later
+                logger.warning(
+                    "catalogue not loaded",
+                    extra={"fields": {"provider": str(entry.provider), "error": type(e).__name__}},
+                )
+        await asyncio.sleep(1.0 if catalogue.missing() else 60.0)
+
+
+def _due(entry: ProviderEntry) -> bool:
+    loaded = entry.loaded_at
+    return loaded is None or asyncio.get_running_loop().time() - loaded > 60.0

@@ -1,0 +1,238 @@
+"""Exchange records, written durably before a response leaves the gateway.
+
+A record is canonical JSON (RFC 8785) of what happened — never personal data in clear: the
+data subject and the official are HMAC-SHA256 pseudonyms under the gateway's subject key,
+bodies appear as SHA-256 digests, signed statements as digests of the JWS (the JWS themselves
+are kept sealed with AES-256-GCM in ``exchange_signature``, for auditors).
+
+``RecordWriter`` is the single writer: appends from concurrent requests are collected for a
+few milliseconds (or until a batch is full), written in one transaction (SQLite WAL with
+``synchronous=FULL``, or a PostgreSQL commit), and only then is every waiter released with
+its record's sequence number. Numbers are contiguous and assigned by the writer alone, which
+is what the Merkle log built on these records needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Engine
+
+from core.canonical import canonical_json
+from core.signing import sha256_b64url
+from gateway.models import exchange_record, exchange_signature
+
+logger = logging.getLogger("lienthong.gateway.records")
+
+RECORD_VERSION = 1
+
+
+def _read_or_create_key(path: Path, size: int = 32) -> bytes:
+    if path.exists():
+        data = path.read_bytes()
+        if len(data) != size:
+            raise ValueError(f"{path} must hold {size} bytes; delete it to make a new key")
+        return data
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = secrets.token_bytes(size)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class EvidenceKeys:
+    """The gateway's secret keys: subject pseudonyms (HMAC) and sealed signatures (AES-GCM)."""
+
+    subject_key: bytes
+    evidence_key: bytes
+
+    @classmethod
+    def load_or_create(cls, directory: Path) -> EvidenceKeys:
+        return cls(
+            _read_or_create_key(directory / "subject.key"),
+            _read_or_create_key(directory / "evidence.key"),
+        )
+
+    def pseudonym(self, personal_id: str | None) -> str | None:
+        """HMAC-SHA256 of a personal id, hex: how people appear in records."""
+        return None if personal_id is None else self.subject_pseudonym(personal_id)
+
+    def subject_pseudonym(self, personal_id: str) -> str:
+        """HMAC-SHA256 of a personal id that is certainly there, hex."""
+        return hmac.new(self.subject_key, personal_id.encode(), hashlib.sha256).hexdigest()
+
+    def seal(self, jws: str) -> tuple[str, bytes]:
+        """(digest of the JWS, nonce ‖ AES-GCM ciphertext bound to that digest)."""
+        digest = sha256_b64url(jws.encode("ascii"))
+        nonce = secrets.token_bytes(12)
+        sealed = nonce + AESGCM(self.evidence_key).encrypt(
+            nonce, jws.encode("ascii"), digest.encode()
+        )
+        return digest, sealed
+
+    def unseal(self, digest: str, sealed: bytes) -> str:
+        return (
+            AESGCM(self.evidence_key)
+            .decrypt(sealed[:12], sealed[12:], digest.encode())
+            .decode("ascii")
+        )
+
+
+def utc_iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class PendingRecord:
+    """One record waiting for its sequence number."""
+
+    x_road_id: str
+    kind: str  # accepted | answered | refused | grant | consent
+    recorded_at: dt.datetime
+    client: str | None
+    subject: str | None
+    body: dict[str, Any]
+    signatures: Sequence[tuple[str, bytes]] = ()
+
+    def canonical(self) -> bytes:
+        return canonical_json(
+            {
+                "v": RECORD_VERSION,
+                "kind": self.kind,
+                "time": utc_iso(self.recorded_at),
+                "x_road_id": self.x_road_id,
+                **self.body,
+            }
+        )
+
+
+class RecordWriter:
+    """The single writer of ``exchange_record``: group commit, contiguous sequence numbers."""
+
+    def __init__(self, engine: Engine, *, window_s: float = 0.002, max_batch: int = 4096) -> None:
+        self.engine = engine
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[list[PendingRecord], asyncio.Future[list[int]]]] = (
+            asyncio.Queue()
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._next_seq = 0
+        self.commits = 0
+        self.appended = 0
+
+    async def start(self) -> None:
+        with self.engine.connect() as conn:
+            top = conn.execute(select(func.max(exchange_record.c.seq))).scalar()
+        self._next_seq = 0 if top is None else int(top) + 1
+        self._task = asyncio.create_task(self._run(), name="record-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    @property
+    def size(self) -> int:
+        """How many records are durable."""
+        return self._next_seq
+
+    async def append(self, records: list[PendingRecord]) -> list[int]:
+        """Make ``records`` durable; return their sequence numbers (in order)."""
+        if self._task is None or self._task.done():
+            raise RuntimeError("the record writer is not running")
+        fut: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        await self._queue.put((records, fut))
+        return await fut
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            count = len(batch[0][0])
+            deadline = loop.time() + self.window_s
+            while count < self.max_batch:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), timeout)
+                except TimeoutError:
+                    break
+                batch.append(item)
+                count += len(item[0])
+            while count < self.max_batch and not self._queue.empty():
+                item = self._queue.get_nowait()
+                batch.append(item)
+                count += len(item[0])
+            first = self._next_seq
+            try:
+                await asyncio.to_thread(self._write, batch, first)
+            except Exception as e:
+                logger.exception("record batch failed; %d waiters get an error", len(batch))
+                for _records, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(e)
+                continue
+            seq = first
+            for records, fut in batch:
+                seqs = list(range(seq, seq + len(records)))
+                seq += len(records)
+                if not fut.done():
+                    fut.set_result(seqs)
+            self._next_seq = seq
+            self.commits += 1
+            self.appended += seq - first
+
+    def _write(
+        self, batch: list[tuple[list[PendingRecord], asyncio.Future[list[int]]]], first: int
+    ) -> None:
+        rows: list[dict[str, Any]] = []
+        sigs: dict[str, bytes] = {}
+        seq = first
+        for records, _fut in batch:
+            for r in records:
+                rows.append(
+                    {
+                        "seq": seq,
+                        "x_road_id": r.x_road_id,
+                        "kind": r.kind,
+                        "recorded_at": r.recorded_at,
+                        "client": r.client,
+                        "subject": r.subject,
+                        "record": r.canonical(),
+                    }
+                )
+                for digest, sealed in r.signatures:
+                    sigs[digest] = sealed
+                seq += 1
+        with self.engine.begin() as conn:
+            if sigs:
+                existing = set(
+                    conn.execute(
+                        select(exchange_signature.c.digest).where(
+                            exchange_signature.c.digest.in_(list(sigs))
+                        )
+                    ).scalars()
+                )
+                new = [{"digest": d, "sealed": s} for d, s in sigs.items() if d not in existing]
+                if new:
+                    conn.execute(insert(exchange_signature), new)
+            conn.execute(insert(exchange_record), rows)
