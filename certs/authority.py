@@ -11,22 +11,30 @@ Layout of the directory::
     index.json                              every certificate issued: serial, subject, kind,
                                             validity, file, revoked_at, reason
     members/VN/GOV/BCA/population.crt|.key  a member subsystem (client auth, signing)
-    servers/gateway.crt|.key                a TLS server (SAN 127.0.0.1, localhost)
+    servers/gateway.crt|.key                a TLS server (SAN 127.0.0.1, localhost, its name)
+    tsa/tsa.crt|.key                        an RFC 3161 time-stamping unit
+
+Private keys are 0600 and every directory of the PKI is 0700. Changes to ``index.json`` and
+``crl.pem`` happen under an exclusive lock on ``.lock``, so two ``lienthong certs``
+commands (or ``certs`` and ``up``) never lose each other's entries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import ipaddress
 import json
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -42,6 +50,27 @@ from core.pki import (
 
 Algorithm = Literal["p256", "ed25519"]
 Kind = Literal["member", "server", "tsa"]
+Status = Literal["valid", "expired", "not_yet_valid", "revoked"]
+
+ALGORITHMS: tuple[Algorithm, ...] = ("p256", "ed25519")
+KINDS: tuple[Kind, ...] = ("member", "server", "tsa")
+
+#: CRL reason codes (RFC 5280 §5.3.1) a revocation may give; "unspecified" is left out of
+#: the CRL entry, as RFC 5280 recommends.
+REVOCATION_REASONS: dict[str, x509.ReasonFlags] = {
+    flag.value: flag
+    for flag in (
+        x509.ReasonFlags.unspecified,
+        x509.ReasonFlags.key_compromise,
+        x509.ReasonFlags.affiliation_changed,
+        x509.ReasonFlags.superseded,
+        x509.ReasonFlags.cessation_of_operation,
+        x509.ReasonFlags.privilege_withdrawn,
+    )
+}
+
+#: A server's or time-stamping unit's name: it becomes a file name.
+_NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 CA_NAME = "lienthong dev root CA"
 CA_DAYS = 3650
@@ -95,7 +124,7 @@ def make_ca(
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .sign(key, _hash_for(key))  # type: ignore[arg-type]
+        .sign(key, _hash_for(key))
     )
 
 
@@ -113,7 +142,7 @@ def issue(
     """A certificate for ``subject`` (an X-Road id, or a server's name) signed by the CA.
 
     Member certificates name the X-Road id in CN and as a ``xroad:`` SAN URI; server
-    certificates carry SAN 127.0.0.1 and localhost; a ``tsa`` certificate is for RFC 3161
+    certificates carry SAN 127.0.0.1, localhost and their own name (compose host); a ``tsa`` certificate is for RFC 3161
     time-stamping only (critical EKU, as RFC 3161 §2.3 requires).
     """
     name = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
@@ -125,6 +154,9 @@ def issue(
         usages = [ExtendedKeyUsageOID.CLIENT_AUTH]
     elif kind == "server":
         sans += [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        if subject != "localhost":
+            # The service's own name too: how containers reach it on a compose network.
+            sans.append(x509.DNSName(subject))
         usages = [ExtendedKeyUsageOID.SERVER_AUTH]
     else:
         usages = [ExtendedKeyUsageOID.TIME_STAMPING]
@@ -161,28 +193,44 @@ def issue(
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(ca_key, _hash_for(ca_key))  # type: ignore[arg-type]
+    return builder.sign(ca_key, _hash_for(ca_key))
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a valid server or time-stamping unit name (a file name: ``gateway``)."""
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a server name: use 1-63 lower-case letters, digits and '-'"
+        )
+    return name
 
 
 def make_crl(
     *,
     ca_cert: x509.Certificate,
     ca_key: PrivateKey,
-    revoked: Sequence[tuple[int, dt.datetime]],
+    revoked: Sequence[tuple[int, dt.datetime] | tuple[int, dt.datetime, str | None]],
     now: dt.datetime,
     next_update_days: int = 7,
 ) -> x509.CertificateRevocationList:
+    """A CRL of ``(serial, revoked_at[, reason])`` signed by the CA."""
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca_cert.subject)
         .last_update(now)
         .next_update(now + dt.timedelta(days=next_update_days))
-    )
-    for serial, when in revoked:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
         )
-    return builder.sign(ca_key, _hash_for(ca_key))  # type: ignore[arg-type]
+    )
+    for serial, when, *rest in revoked:
+        entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when)
+        flag = REVOCATION_REASONS.get(rest[0] or "") if rest else None
+        if flag is not None and flag is not x509.ReasonFlags.unspecified:
+            entry = entry.add_extension(x509.CRLReason(flag), critical=False)
+        builder = builder.add_revoked_certificate(entry.build())
+    return builder.sign(ca_key, _hash_for(ca_key))
 
 
 @dataclass
@@ -199,16 +247,35 @@ class IssuedEntry:
     revoked_at: str | None = None
     reason: str | None = None
 
+    def status(self, now: dt.datetime) -> Status:
+        """Revoked, expired, not yet valid or valid at ``now`` (validity ends inclusive)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if now < dt.datetime.fromisoformat(self.not_before):
+            return "not_yet_valid"
+        if now > dt.datetime.fromisoformat(self.not_after):
+            return "expired"
+        return "valid"
+
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def _write_text(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def normalize_serial(serial: str) -> str:
+    """A serial as ``index.json`` writes it: lower-case hex, no ``0x``, colons or zeros ahead.
+
+    Accepts what openssl prints (``1A:2B:...``) and what ``lienthong certs list`` shows.
+    """
+    s = serial.strip().lower().removeprefix("0x").replace(":", "")
+    return s.lstrip("0") or "0"
 
 
 class Authority:
@@ -235,15 +302,42 @@ class Authority:
         return self.root / "index.json"
 
     def member_paths(self, member: ClientId | str) -> tuple[Path, Path]:
-        base = self.root / "members" / str(parse_client_id(str(member)))
-        return base.with_suffix(".crt"), base.with_suffix(".key")
+        return _pair(self.root / "members" / str(parse_client_id(str(member))))
 
     def server_paths(self, name: str) -> tuple[Path, Path]:
-        base = self.root / "servers" / name
-        return base.with_suffix(".crt"), base.with_suffix(".key")
+        return _pair(self.root / "servers" / check_name(name))
+
+    def tsa_paths(self, name: str) -> tuple[Path, Path]:
+        return _pair(self.root / "tsa" / check_name(name))
 
     def paths_for(self, subject: str, kind: Kind) -> tuple[Path, Path]:
-        return self.member_paths(subject) if kind == "member" else self.server_paths(subject)
+        if kind == "member":
+            return self.member_paths(subject)
+        if kind == "server":
+            return self.server_paths(subject)
+        return self.tsa_paths(subject)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Exclusive use of the directory (other processes wait) while state changes."""
+        self._private_dir(self.root)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _private_dir(self, path: Path) -> None:
+        """Make ``path`` and every directory between it and the root 0700."""
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        root = self.root.resolve()
+        here = path.resolve()
+        while True:
+            here.chmod(0o700)
+            if here == root or root not in here.parents:
+                break
+            here = here.parent
 
     # -- state ---------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -263,18 +357,25 @@ class Authority:
             raise FileNotFoundError(f"no CA in {self.root}; run `lienthong certs init`")
         return load_certificate(self.ca_cert_path), load_private_key(self.ca_key_path)
 
+    def _write_key(self, path: Path, key: PrivateKey) -> None:
+        self._private_dir(path.parent)
+        write_private_key(path, key)
+
     # -- operations ----------------------------------------------------------------------
     def init_ca(self, *, now: dt.datetime | None = None, algorithm: Algorithm = "p256") -> bool:
         """Create the CA and an empty CRL unless they exist. True if it was created."""
         if self.exists():
             return False
-        now = now or _utcnow()
-        key = new_key(algorithm)
-        cert = make_ca(key, now=now)
-        write_private_key(self.ca_key_path, key)
-        _write_text(self.ca_cert_path, certificate_pem(cert))
-        self._save([])
-        self.write_crl(now=now)
+        with self._locked():
+            if self.exists():
+                return False
+            now = now or _utcnow()
+            key = new_key(algorithm)
+            cert = make_ca(key, now=now)
+            self._write_key(self.ca_key_path, key)
+            _write_text(self.ca_cert_path, certificate_pem(cert))
+            self._save([])
+            self._write_crl(now=now)
         return True
 
     def issue(
@@ -286,9 +387,27 @@ class Authority:
         algorithm: Algorithm = "p256",
         now: dt.datetime | None = None,
     ) -> IssuedEntry:
-        """Issue (or re-issue) the certificate of ``subject`` and write its key and cert."""
+        """Issue (or re-issue) the certificate of ``subject`` and write its key and cert.
+
+        A member's subject is its X-Road id (``InvalidIdentifier`` if it is not one); a
+        server's or time-stamping unit's is a plain name (``ValueError`` if it is not one).
+        A re-issued subject's earlier certificate stays valid until it expires or is revoked.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}")
+        if days < 1:
+            raise ValueError("a certificate is valid for at least 1 day")
+        cert_path, key_path = self.paths_for(subject, kind)  # validates the subject
         ca_cert, ca_key = self._ca()
         now = now or _utcnow()
+        not_after = now + dt.timedelta(days=days)
+        if not_after > ca_cert.not_valid_after_utc:
+            raise ValueError(
+                f"the certificate would outlive the CA (valid until "
+                f"{ca_cert.not_valid_after_utc:%Y-%m-%d}); ask for fewer --days"
+            )
         key = new_key(algorithm)
         cert = issue(
             ca_cert=ca_cert,
@@ -296,22 +415,22 @@ class Authority:
             subject=subject,
             public_key=key.public_key(),
             not_before=now - dt.timedelta(minutes=5),
-            not_after=now + dt.timedelta(days=days),
+            not_after=not_after,
             kind=kind,
         )
-        cert_path, key_path = self.paths_for(subject, kind)
-        write_private_key(key_path, key)
-        _write_text(cert_path, certificate_pem(cert))
         entry = IssuedEntry(
             serial=format(cert.serial_number, "x"),
             subject=subject,
             kind=kind,
             not_before=cert.not_valid_before_utc.isoformat(),
             not_after=cert.not_valid_after_utc.isoformat(),
-            file=str(cert_path.relative_to(self.root).with_suffix("")),
+            file=str(cert_path.relative_to(self.root).with_name(cert_path.stem)),
             algorithm=algorithm,
         )
-        self._save([*self.entries(), entry])
+        with self._locked():
+            self._write_key(key_path, key)
+            _write_text(cert_path, certificate_pem(cert))
+            self._save([*self.entries(), entry])
         return entry
 
     def current(self, subject: str, kind: Kind) -> IssuedEntry | None:
@@ -326,35 +445,65 @@ class Authority:
         return None
 
     def revoke(
-        self, subject_or_serial: str, *, reason: str = "unspecified", now: dt.datetime | None = None
+        self,
+        subject_or_serial: str,
+        *,
+        reason: str = "unspecified",
+        kind: Kind | None = None,
+        now: dt.datetime | None = None,
     ) -> list[IssuedEntry]:
-        """Revoke every live certificate of a subject (or the one with that serial)."""
+        """Revoke every unrevoked certificate of a subject (of ``kind``, if given), or the
+        one with that serial, and write the new CRL. ``LookupError`` if there is none.
+        """
+        if reason not in REVOCATION_REASONS:
+            raise ValueError(f"reason must be one of {', '.join(REVOCATION_REASONS)}")
+        self._ca()
         now = now or _utcnow()
-        entries = self.entries()
-        hit = [
-            e
-            for e in entries
-            if e.revoked_at is None
-            and (e.subject == subject_or_serial or e.serial == subject_or_serial.lower())
-        ]
-        if not hit:
-            raise LookupError(f"no live certificate for {subject_or_serial}")
-        for e in hit:
-            e.revoked_at = now.isoformat()
-            e.reason = reason
-        self._save(entries)
-        self.write_crl(now=now)
+        serial = normalize_serial(subject_or_serial)
+        with self._locked():
+            entries = self.entries()
+            hit = [
+                e
+                for e in entries
+                if e.revoked_at is None
+                and (kind is None or e.kind == kind)
+                and (e.subject == subject_or_serial or e.serial == serial)
+            ]
+            if not hit:
+                raise LookupError(
+                    f"no unrevoked certificate with subject or serial {subject_or_serial!r}; "
+                    "see `lienthong certs list`"
+                )
+            for e in hit:
+                e.revoked_at = now.isoformat()
+                e.reason = reason
+            self._save(entries)
+            self._write_crl(now=now)
         return hit
 
     def write_crl(self, *, now: dt.datetime | None = None) -> None:
+        """Sign and write ``crl.pem`` afresh from ``index.json``."""
+        with self._locked():
+            self._write_crl(now=now)
+
+    def _write_crl(self, *, now: dt.datetime | None = None) -> None:
         ca_cert, ca_key = self._ca()
         now = now or _utcnow()
         revoked = [
-            (int(e.serial, 16), dt.datetime.fromisoformat(e.revoked_at))
+            (int(e.serial, 16), dt.datetime.fromisoformat(e.revoked_at), e.reason)
             for e in self.entries()
             if e.revoked_at is not None
         ]
         crl = make_crl(ca_cert=ca_cert, ca_key=ca_key, revoked=revoked, now=now)
-        from cryptography.hazmat.primitives import serialization
-
         _write_text(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))
+
+    def crl_next_update(self) -> dt.datetime | None:
+        """When the CRL on disk says the next one is due (None if there is no CRL)."""
+        if not self.crl_path.exists():
+            return None
+        return x509.load_pem_x509_crl(self.crl_path.read_bytes()).next_update_utc
+
+
+def _pair(base: Path) -> tuple[Path, Path]:
+    # Not ``with_suffix``: a subsystem "pop.v2" must not become "pop.crt".
+    return base.with_name(base.name + ".crt"), base.with_name(base.name + ".key")

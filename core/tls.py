@@ -32,7 +32,8 @@ def server_context(
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(certfile=str(cert), keyfile=str(key))
     ctx.load_verify_locations(cafile=str(ca))
-    ctx.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_OPTIONAL
+    # Citizens have no certificate: a server-only listener does not even ask for one.
+    ctx.verify_mode = ssl.CERT_REQUIRED if require_client_cert else ssl.CERT_NONE
     return ctx
 
 
@@ -50,7 +51,8 @@ def client_context(
 class PeerCertHttpToolsProtocol(HttpToolsProtocol):
     """Uvicorn's httptools protocol, plus the ASGI TLS extension carrying the client cert."""
 
-    _tls: dict[str, Any] | None = None
+    #: The ASGI TLS extension of this connection (typed as uvicorn's scope wants it).
+    _tls: dict[object, object] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -69,7 +71,7 @@ class PeerCertHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._tls is not None:
-            self.scope["extensions"] = {"tls": self._tls}  # type: ignore[typeddict-unknown-key]
+            self.scope["extensions"] = {"tls": self._tls}
 
 
 def peer_certificate(scope: Any) -> x509.Certificate | None:

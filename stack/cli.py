@@ -82,5 +82,21 @@ def up(
     up_command(persons=persons, var_dir=var_dir)
 
 
+def _register_subcommands() -> None:
+    """The other parts' commands: imported here so each part keeps its own CLI module."""
+    from certs.cli import app as certs_app
+    from consumers.sdk.cli import call
+    from gateway.cli import app as grants_app
+    from stack.citizen_id.cli import app as citizen_app
+
+    app.add_typer(certs_app, name="certs")
+    app.add_typer(grants_app, name="grants")
+    app.add_typer(citizen_app, name="citizen")
+    app.command("call")(call)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     app()

@@ -33,9 +33,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -50,6 +52,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
+from core.tls import client_context
 from stack.process import Stopped, die_with_parent
 from stack.services import SERVICES, ServiceSpec
 from stack.varlock import VarDirBusy, var_dir_lock
@@ -69,18 +72,32 @@ class Planned:
     host: str
     port: int
     log_path: Path
+    #: The second, server-TLS-only listener (the gateway's citizens' port), if any.
+    public_port: int | None = None
 
-    @property
-    def url(self) -> str:
+    def url_for(self, port: int) -> str:
         # A wildcard bind is reachable on loopback; print the address people can paste.
         host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host  # noqa: S104
         if ":" in host:  # an IPv6 address goes in brackets (RFC 3986)
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"https://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        return self.url_for(self.port)
 
     @property
     def port_variable(self) -> str:
         return f"{self.spec.env_prefix}PORT"
+
+    def ports(self) -> list[tuple[int, str]]:
+        """Every port this service listens on, with the variable that moves it."""
+        out = [(self.port, self.port_variable)]
+        if self.public_port is not None and self.spec.public_port_setting is not None:
+            out.append(
+                (self.public_port, f"{self.spec.env_prefix}{self.spec.public_port_setting.upper()}")
+            )
+        return out
 
 
 class StackError(Exception):
@@ -89,6 +106,7 @@ class StackError(Exception):
 
 def up_command(persons: int, var_dir: Path) -> None:
     """Run the stack until a signal; exit code 0 on a requested stop, 1 on any failure."""
+    from certs.dev import ensure_dev_pki
     from stack.seed import describe_failure, ensure_seeded
     from stack.seed_state import SeedError
 
@@ -98,6 +116,9 @@ def up_command(persons: int, var_dir: Path) -> None:
             plan = plan_services(var_dir)
             check_ports_free(plan)
             (var_dir / "log").mkdir(parents=True, exist_ok=True)
+            made = ensure_dev_pki(var_dir / "pki")
+            if made:
+                print(f"made {len(made)} certificates under {var_dir / 'pki'}", flush=True)
             try:
                 ensure_seeded(var_dir, persons)
             except (KeyboardInterrupt, Stopped) as e:
@@ -124,12 +145,18 @@ def plan_services(var_dir: Path) -> list[Planned]:
             raise StackError(
                 f"invalid setting {spec.env_prefix}{field} for {spec.name}: {first['msg']}"
             ) from e
+        public = (
+            int(getattr(settings, spec.public_port_setting))
+            if spec.public_port_setting is not None
+            else None
+        )
         plan.append(
             Planned(
                 spec=spec,
                 host=settings.host,
                 port=settings.port or spec.default_port,
                 log_path=var_dir / "log" / f"{spec.name}.log",
+                public_port=public,
             )
         )
     return plan
@@ -139,18 +166,18 @@ def check_ports_free(plan: list[Planned]) -> None:
     """Raise ``StackError`` naming the first port that another process already holds."""
     seen: dict[int, Planned] = {}
     for item in plan:
-        if item.port in seen:
-            other = seen[item.port]
-            raise StackError(
-                f"port {item.port} is set for both {other.spec.name} and {item.spec.name}; "
-                f"set {item.port_variable} to move one"
-            )
-        seen[item.port] = item
-        if port_in_use(item.host, item.port):
-            raise StackError(
-                f"port {item.port} ({item.spec.name}) is already in use; "
-                f"set {item.port_variable} to move it"
-            )
+        for port, variable in item.ports():
+            if port in seen:
+                other = seen[port]
+                raise StackError(
+                    f"port {port} is set for both {other.spec.name} and {item.spec.name}; "
+                    f"set {variable} to move one"
+                )
+            seen[port] = item
+            if port_in_use(item.host, port):
+                raise StackError(
+                    f"port {port} ({item.spec.name}) is already in use; set {variable} to move it"
+                )
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -216,6 +243,7 @@ class Supervisor:
         env = dict(os.environ)
         env[f"{item.spec.env_prefix}VAR_DIR"] = str(self.var_dir.resolve())
         env[item.port_variable] = str(item.port)
+        env.update(links(self.plan, item))
         env["PYTHONUNBUFFERED"] = "1"
         log = item.log_path.open("ab")
         self._logs.append(log)
@@ -236,7 +264,9 @@ class Supervisor:
         """True when every ``/healthz`` answered 200; False after reporting why not."""
         deadline = time.monotonic() + HEALTH_TIMEOUT_S
         pending = list(self.plan)
-        with httpx.Client(timeout=1.0, trust_env=False) as client:
+        with httpx.Client(
+            timeout=1.0, trust_env=False, verify=probe_context(self.var_dir)
+        ) as client:
             while pending:
                 if self._stop_signal is not None:
                     return False
@@ -283,6 +313,32 @@ class Supervisor:
         self._logs.clear()
 
 
+def links(plan: list[Planned], item: Planned) -> dict[str, str]:
+    """Environment that points ``item`` at the other services where this run put them.
+
+    The gateway finds the registries on the ports of this plan (so moving a registry with
+    ``POPULATION_PORT`` just works), unless ``GATEWAY_PROVIDERS`` is set explicitly.
+    """
+    if item.spec.name != "gateway" or "GATEWAY_PROVIDERS" in os.environ:
+        return {}
+    from certs.dev import PROVIDERS
+
+    ports = {p.spec.name: p for p in plan}
+    providers = {pid: ports[name].url for name, pid in PROVIDERS.items() if name in ports}
+    return {"GATEWAY_PROVIDERS": json.dumps(providers)}
+
+
+def probe_context(var_dir: Path) -> ssl.SSLContext:
+    """TLS as the operator probes: the dev CA, and the gateway's member certificate (the
+    registries answer no one else)."""
+    from certs.authority import Authority
+    from certs.dev import GATEWAY_ID
+
+    authority = Authority(var_dir / "pki")
+    cert, key = authority.member_paths(GATEWAY_ID)
+    return client_context(ca=authority.ca_cert_path, cert=cert, key=key)
+
+
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     # Each child leads its own session and group (``start_new_session``), so pgid == pid.
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -321,12 +377,24 @@ def print_summary(plan: list[Planned], var_dir: Path) -> None:
     table.add_column("log")
     for item in plan:
         table.add_row(item.spec.name, item.url, f"{item.url}/docs", str(item.log_path))
+        if item.public_port is not None:
+            public = item.url_for(item.public_port)
+            table.add_row(f"{item.spec.name} (citizens)", public, f"{public}/docs", "")
     console.print(table)
-    population = next((p for p in plan if p.spec.name == "population"), None)
-    if population is not None:
+    console.print(
+        f"TLS everywhere: the dev CA is {var_dir / 'pki' / 'ca.crt'}; members' certificates "
+        f"are under {var_dir / 'pki' / 'members'}.",
+        style="dim",
+    )
+    gateway = next((p for p in plan if p.spec.name == "gateway"), None)
+    if gateway is not None:
         pid = sample_personal_id(var_dir) or "<personal id>"
-        console.print("Try:", style="bold")
-        console.print(f"  curl -s {population.url}/persons/{pid}", soft_wrap=True)
+        console.print("Try (as the Hà Nội one-stop portal):", style="bold")
+        console.print(
+            f"  .venv/bin/lienthong call VN/GOV/BCA/population/persons/{pid} "
+            "--purpose household-business-registration --fields full_name,date_of_birth",
+            soft_wrap=True,
+        )
     console.print("Ctrl-C stops every service.", style="dim")
     sys.stdout.flush()
 

@@ -107,6 +107,16 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+#: The key of ``free_stack_ports`` for the gateway's second (citizens') listener.
+GATEWAY_PUBLIC = "gateway-public"
+
+
+def free_stack_ports() -> dict[str, int]:
+    """A free port for every service, and for the gateway's citizens' listener."""
+    names = [*SERVICES, GATEWAY_PUBLIC]
+    return dict(zip(names, free_ports(len(names)), strict=True))
+
+
 def stack_env(ports: dict[str, int]) -> dict[str, str]:
     """The caller's environment minus anything that would point the stack elsewhere."""
     env = {
@@ -117,6 +127,8 @@ def stack_env(ports: dict[str, int]) -> dict[str, str]:
     for name, spec in SERVICES.items():
         env[f"{spec.env_prefix}PORT"] = str(ports[name])
         env[f"{spec.env_prefix}HOST"] = "127.0.0.1"
+    if GATEWAY_PUBLIC in ports:
+        env["GATEWAY_PUBLIC_PORT"] = str(ports[GATEWAY_PUBLIC])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 

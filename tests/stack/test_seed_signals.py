@@ -24,7 +24,7 @@ from stack import seed_state
 from tests.stack.procs import (
     Proc,
     descendants,
-    free_ports,
+    free_stack_ports,
     stack_env,
     still_running,
     wait_all_gone,
@@ -48,7 +48,7 @@ class Seeding:
     def __init__(self, tmp_path: Path, *args: str) -> None:
         self.var_dir = tmp_path / "var"
         self.db = self.var_dir / "db"
-        ports = dict(zip(("population", "business", "land"), free_ports(3), strict=True))
+        ports = free_stack_ports()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "stack", *args, "--var-dir", str(self.var_dir)],
             cwd=tmp_path,

@@ -22,12 +22,20 @@ import httpx
 import pytest
 
 from stack.services import SERVICES
-from stack.up import Planned, StackError, check_ports_free, plan_services, port_in_use, up_command
+from stack.up import (
+    Planned,
+    StackError,
+    check_ports_free,
+    plan_services,
+    port_in_use,
+    probe_context,
+    up_command,
+)
 from tests.stack.procs import (
     REPO,
     Proc,
     descendants,
-    free_ports,
+    free_stack_ports,
     open_files,
     stack_env,
     still_running,
@@ -85,15 +93,20 @@ def wait_until_ready(stack: RunningStack) -> None:
             stack.proc.kill()
             pytest.fail(f"`lienthong up` did not get ready:\n{stack.output()}")
         time.sleep(0.05)
-    with httpx.Client(timeout=5, trust_env=False) as client:
+    with operator_client(stack) as client:
         for name, port in stack.ports.items():
-            response = client.get(f"http://127.0.0.1:{port}/healthz")
+            response = client.get(f"https://127.0.0.1:{port}/healthz")
             assert response.status_code == 200, (name, response.text)
+
+
+def operator_client(stack: RunningStack) -> httpx.Client:
+    """HTTPS as the operator probes: the stack's CA and the gateway's certificate."""
+    return httpx.Client(timeout=5, trust_env=False, verify=probe_context(stack.var_dir))
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[RunningStack]:
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    ports = free_stack_ports()
     running = start_up(tmp_path, ports)
     try:
         yield running
@@ -118,10 +131,11 @@ def test_up_serves_every_service_and_sigterm_leaves_no_process(stack: RunningSta
     for name in SERVICES:
         assert any(f"stack serve {name}" in p.cmdline for p in children), children
     out = stack.output()
-    for name, port in stack.ports.items():
-        assert f"http://127.0.0.1:{port}/docs" in out
+    for port in stack.ports.values():
+        assert f"https://127.0.0.1:{port}/docs" in out
+    for name in SERVICES:
         assert str(stack.var_dir / "log" / f"{name}.log") in out
-    assert "curl" in out
+    assert "lienthong call VN/GOV/BCA/population/persons/" in out
 
     # The var dir's lock is up's alone: no service inherited it (it would outlive up).
     lock = str((stack.var_dir / ".lienthong.lock").resolve())
@@ -147,9 +161,9 @@ def test_up_serves_every_service_and_sigterm_leaves_no_process(stack: RunningSta
             f"(pid {stack.proc.pid}); stop it first"
         ]
     assert db.stat().st_mtime_ns == before
-    with httpx.Client(timeout=5, trust_env=False) as client:
+    with operator_client(stack) as client:
         for port in stack.ports.values():
-            assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+            assert client.get(f"https://127.0.0.1:{port}/healthz").status_code == 200
 
     stack.proc.send_signal(signal.SIGTERM)
     assert stack.proc.wait(timeout=30) == 0
@@ -176,7 +190,7 @@ def test_a_service_dying_stops_the_stack_with_exit_code_1(stack: RunningStack) -
 def test_a_service_failing_to_start_names_it_and_its_log_and_stops_the_rest(
     tmp_path: Path,
 ) -> None:
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    ports = free_stack_ports()
     env = stack_env(ports)
     env["POPULATION_LOG_LEVEL"] = "no-such-level"  # the service dies configuring its logs
     done = subprocess.run(
@@ -239,7 +253,7 @@ def test_services_die_with_up_even_when_it_is_sigkilled(tmp_path: Path) -> None:
 
 
 def test_port_in_use_exits_1_with_one_line_and_starts_nothing(tmp_path: Path) -> None:
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    ports = free_stack_ports()
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", ports["business"]))
         squatter.listen()
@@ -265,7 +279,7 @@ def test_port_in_use_exits_1_with_one_line_and_starts_nothing(tmp_path: Path) ->
 def test_port_in_use_names_the_port_and_the_variable_that_moves_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy: str
 ) -> None:
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    ports = free_stack_ports()
     for name, value in stack_env(ports).items():
         monkeypatch.setenv(name, value)
     with socket.socket() as squatter:
@@ -283,7 +297,7 @@ def test_two_services_on_one_port_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Every port set explicitly: the defaults may be taken by a developer's running stack.
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    ports = free_stack_ports()
     ports["land"] = ports["population"]
     for name, value in stack_env(ports).items():
         monkeypatch.setenv(name, value)
@@ -295,15 +309,15 @@ def test_two_services_on_one_port_is_refused(
 def test_an_ipv6_host_is_shown_and_polled_in_brackets(tmp_path: Path) -> None:
     spec = SERVICES["population"]
     planned = Planned(spec=spec, host="::1", port=9101, log_path=tmp_path / "p.log")
-    assert planned.url == "http://[::1]:9101"
-    assert Planned(spec, "127.0.0.1", 9101, tmp_path / "p.log").url == "http://127.0.0.1:9101"
+    assert planned.url == "https://[::1]:9101"
+    assert Planned(spec, "127.0.0.1", 9101, tmp_path / "p.log").url == "https://127.0.0.1:9101"
 
 
 def _up_in_process(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], var_dir: Path
 ) -> tuple[int, list[str]]:
     """``up_command`` on free ports; its exit code and stderr lines (it must fail early)."""
-    ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+    ports = free_stack_ports()
     for name, value in stack_env(ports).items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit) as exit_info:

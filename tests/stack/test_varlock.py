@@ -13,7 +13,7 @@ import typer
 
 from stack import seed as orchestrator
 from stack.varlock import VarDirBusy, lock_path, var_dir_lock
-from tests.stack.procs import REPO, free_ports, stack_env, wait_for
+from tests.stack.procs import REPO, free_stack_ports, stack_env, wait_for
 
 #: Prints where each open file descriptor of the process points, one per line.
 LIST_FDS = """
@@ -115,7 +115,7 @@ def test_seed_commands_refuse_a_locked_var_dir_in_one_line(
 
 def test_up_refuses_a_locked_var_dir_in_one_line_before_checking_ports(tmp_path: Path) -> None:
     var_dir = tmp_path / "var"
-    ports = dict(zip(("population", "business", "land"), free_ports(3), strict=True))
+    ports = free_stack_ports()
     with var_dir_lock(var_dir):
         done = subprocess.run(
             [sys.executable, "-m", "stack", "up", "--var-dir", str(var_dir)],
