@@ -1,8 +1,10 @@
 """The identities of the local stack, and ``ensure_dev_pki``: make whatever is missing.
 
-Providers, consumers, the gateway, the auditor, the administrator, the citizen identity
-stand-in and the time-stamping authority each get a certificate; the gateway, the registries
-and the other HTTPS services get a server certificate (SAN 127.0.0.1, localhost).
+Providers, consumers, the gateway, the auditor, the administrator and the citizen identity
+stand-in each get a member certificate; the gateway, the registries and the other HTTPS
+services get a server certificate (SAN 127.0.0.1, localhost); the time-stamping authority
+gets a time-stamping certificate (``tsa/tsa.crt``, critical EKU timeStamping) besides its
+server certificate.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ DEV_MEMBERS: tuple[str, ...] = (
 #: Every TLS server certificate of the dev stack (by service name).
 DEV_SERVERS: tuple[str, ...] = ("gateway", *PROVIDERS, "citizen-id", "tsa")
 
+#: Every RFC 3161 time-stamping unit of the dev stack (``Authority.tsa_paths(name)``).
+DEV_TSAS: tuple[str, ...] = ("tsa",)
+
+#: Re-issue what expires within this, and re-sign a CRL whose next update is this close.
+RENEW_BEFORE = dt.timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class Made:
@@ -59,13 +67,15 @@ def _usable(authority: Authority, subject: str, kind: Kind, now: dt.datetime) ->
     cert_path, _ = authority.paths_for(subject, kind)
     cert = load_certificate(cert_path)
     # Re-issue what expires within a day, so a long-running dev stack keeps working.
-    return cert.not_valid_after_utc > now + dt.timedelta(days=1)
+    return cert.not_valid_after_utc > now + RENEW_BEFORE
 
 
 def ensure_dev_pki(root: Path, *, now: dt.datetime | None = None) -> list[Made]:
     """Create the CA and every dev certificate that is missing, revoked or expiring.
 
-    Idempotent: a second run issues nothing. Returns what it issued.
+    Idempotent: a second run issues nothing and changes no file (it only re-signs a CRL
+    whose next update is less than a day away, and tightens loose permissions: keys 0600,
+    directories 0700). Returns what it issued.
     """
     authority = Authority(root)
     authority.init_ca(now=now)
@@ -73,7 +83,22 @@ def ensure_dev_pki(root: Path, *, now: dt.datetime | None = None) -> list[Made]:
     made: list[Made] = []
     wanted: list[tuple[str, Kind]] = [(m, "member") for m in DEV_MEMBERS]
     wanted += [(s, "server") for s in DEV_SERVERS]
+    wanted += [(t, "tsa") for t in DEV_TSAS]
     for subject, kind in wanted:
         if not _usable(authority, subject, kind, current):
             made.append(Made(subject, kind, authority.issue(subject, kind=kind, now=now)))
+    next_update = authority.crl_next_update()
+    if next_update is None or next_update <= current + RENEW_BEFORE:
+        authority.write_crl(now=now)
+    _tighten_permissions(root)
     return made
+
+
+def _tighten_permissions(root: Path) -> None:
+    """Keys 0600 and directories 0700, for a PKI made before they were (or copied loosely)."""
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        wanted = 0o700 if path.is_dir() else 0o600 if path.suffix == ".key" else None
+        if wanted is not None and path.stat().st_mode & 0o777 != wanted:
+            path.chmod(wanted)

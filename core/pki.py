@@ -69,7 +69,7 @@ def load_private_key(path: Path) -> PrivateKey:
 
 def write_private_key(path: Path, key: PrivateKey) -> None:
     """Write ``key`` as unencrypted PKCS#8 PEM, readable by its owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     data = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -136,17 +136,21 @@ def verify_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 class TrustStore:
     """The CA certificates and revoked serial numbers a verifier trusts.
 
-    ``crl_path``, when given, is re-read when it changes (checked at most once a second),
-    so a revocation reaches running services without a restart.
+    ``crl_path``, when given, is re-read when its content changes (checked at most once a
+    second), so a revocation reaches running services without a restart. A CRL that does
+    not parse or is not signed by a CA of the store fails closed: every ``verify`` raises
+    ``CertificateRejected("crl_invalid")`` until a valid CRL is back in place.
     """
 
     cas: list[x509.Certificate]
     revoked: frozenset[int] = frozenset()
     crl_path: Path | None = None
-    _crl_mtime: float = field(default=-1.0, repr=False)
+    _crl_digest: bytes = field(default=b"", repr=False)
     _crl_checked: float = field(default=0.0, repr=False)
+    _crl_error: CertificateRejected | None = field(default=None, repr=False)
     _issuer_ok: dict[bytes, x509.Certificate] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _crl_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_files(cls, ca_path: Path, crl_path: Path | None = None) -> TrustStore:
@@ -154,27 +158,56 @@ class TrustStore:
             raise FileNotFoundError(f"no CA certificate at {ca_path}; run `lienthong certs init`")
         store = cls(cas=load_certificates(ca_path), crl_path=crl_path)
         store.refresh_crl(force=True)
+        if store._crl_error is not None:
+            raise store._crl_error
         return store
 
     def refresh_crl(self, *, force: bool = False, clock: float | None = None) -> None:
-        """Re-read the CRL file if it changed since the last read."""
+        """Re-read the CRL file if its content changed since the last read.
+
+        ``clock`` is a ``time.monotonic()`` reading (tests pass their own); without
+        ``force`` the file is looked at no more than once a second. A CRL file that
+        disappears leaves the last revocations in force.
+        """
         if self.crl_path is None:
             return
         now = time.monotonic() if clock is None else clock
         if not force and now - self._crl_checked < 1.0:
             return
-        self._crl_checked = now
+        # One reader at a time; the others go on with the revocations they have.
+        if not self._crl_lock.acquire(blocking=force):
+            return
         try:
-            mtime = self.crl_path.stat().st_mtime
-        except FileNotFoundError:
-            return
-        if mtime == self._crl_mtime and not force:
-            return
-        crl = x509.load_pem_x509_crl(self.crl_path.read_bytes())
-        if not any(crl.is_signature_valid(ca.public_key()) for ca in self.cas):  # type: ignore[arg-type]
+            self._crl_checked = now
+            try:
+                data = self.crl_path.read_bytes()
+            except FileNotFoundError:
+                return
+            # By content, not mtime: two writes within one filesystem tick share an mtime.
+            digest = hashlib.sha256(data).digest()
+            if digest == self._crl_digest and not force:
+                return
+            self._crl_digest = digest
+            try:
+                self.revoked = self._revoked_serials(data)
+                self._crl_error = None
+            except CertificateRejected as e:
+                self._crl_error = e
+        finally:
+            self._crl_lock.release()
+
+    def _revoked_serials(self, data: bytes) -> frozenset[int]:
+        try:
+            crl = x509.load_pem_x509_crl(data)
+        except ValueError as e:
+            raise CertificateRejected("crl_invalid", f"{self.crl_path} is not a PEM CRL") from e
+        signed = any(
+            crl.issuer == ca.subject and crl.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
+            for ca in self.cas
+        )
+        if not signed:
             raise CertificateRejected("crl_invalid", f"{self.crl_path} is not signed by the CA")
-        self.revoked = frozenset(r.serial_number for r in crl)
-        self._crl_mtime = mtime
+        return frozenset(r.serial_number for r in crl)
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
         key = cert.fingerprint(_SHA256)
@@ -193,6 +226,8 @@ class TrustStore:
     def verify(self, cert: x509.Certificate, *, now: dt.datetime) -> None:
         """Raise ``CertificateRejected`` unless ``cert`` is trusted at ``now``."""
         self.refresh_crl()
+        if self._crl_error is not None:
+            raise CertificateRejected(self._crl_error.reason, str(self._crl_error))
         if self.issuer_of(cert) is None:
             raise CertificateRejected("untrusted", "the certificate is not issued by the CA")
         if now < cert.not_valid_before_utc:
