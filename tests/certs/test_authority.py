@@ -93,12 +93,12 @@ def test_every_member_certificate_names_its_xroad_id(pki: DevPki) -> None:
         assert list(usages) == [ExtendedKeyUsageOID.CLIENT_AUTH]
 
 
-def test_server_certificates_are_for_loopback_by_ip_and_name(pki: DevPki) -> None:
+def test_server_certificates_are_for_loopback_and_their_compose_host_name(pki: DevPki) -> None:
     for name in DEV_SERVERS:
         cert = pki.certificate(name, "server")
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         assert sans.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
-        assert sans.get_values_for_type(x509.DNSName) == ["localhost"]
+        assert sans.get_values_for_type(x509.DNSName) == ["localhost", name]
         usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         assert list(usages) == [ExtendedKeyUsageOID.SERVER_AUTH]
 
