@@ -2,13 +2,16 @@
 
 ``create_data_service_app`` wires a service's settings, tables and router into the app of
 ``core.http``: an engine for ``settings.db_url`` (tables created), a session factory on
-``app.state``, readiness that pings the database, and the engine disposed on shutdown.
+``app.state``, readiness that pings the database, the engine disposed on shutdown, and —
+given a ``core.provider.GatewayGuard`` — the guard that lets only the gateway in and signs
+every answer.
 Endpoints take a request-scoped session as ``SessionDep`` and describe their ``fields=``
 parameter with ``fields_query``, so the three registries stay alike.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.db import make_engine, ping, session_factory, sqlite_path
 from core.http import create_service_app
+from core.provider import GatewayGuard
 from core.settings import ServiceSettings
 
 
@@ -30,8 +34,10 @@ def create_data_service_app(
     metadata: MetaData,
     router: APIRouter,
     openapi_tags: Sequence[dict[str, Any]] = (),
+    guard: GatewayGuard | None = None,
 ) -> FastAPI:
-    """The app of one data-owner service, its database ready for ``router``'s endpoints."""
+    """The app of one data-owner service, its database ready for ``router``'s endpoints;
+    behind ``guard`` when one is given (``core.provider.gateway_guard(settings)``)."""
     engine = make_engine(settings.db_url)
     metadata.create_all(engine)
     # Disposing an in-memory SQLite engine drops its database: keep it for the app's life.
@@ -56,6 +62,8 @@ def create_data_service_app(
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
     app.include_router(router)
+    if guard is not None:
+        guard.install(app, logger=logging.getLogger(f"lienthong.{settings.service_name}"))
     return app
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from core.catalogue import install_catalogue
 from core.data_service import create_data_service_app
+from core.provider import gateway_guard
+from registries.business.catalogue import catalogue
 from registries.business.endpoints import router
 from registries.business.models import Base
 from registries.business.settings import BusinessSettings
@@ -33,12 +36,20 @@ TAGS = [
 
 
 def create_app(settings: BusinessSettings | None = None) -> FastAPI:
-    """Build the app for ``settings`` (read from ``BUSINESS_*`` env vars when omitted)."""
-    return create_data_service_app(
-        settings or BusinessSettings(),
+    """Build the app for ``settings`` (read from ``BUSINESS_*`` env vars when omitted).
+
+    Unless ``require_gateway`` is off, the app answers only the gateway and signs every
+    answer (``core.provider``), with the CA, CRL and member key under ``settings.pki``.
+    """
+    settings = settings or BusinessSettings()
+    app = create_data_service_app(
+        settings,
         title=TITLE,
         description=DESCRIPTION,
         metadata=Base.metadata,
         router=router,
         openapi_tags=TAGS,
+        guard=gateway_guard(settings),
     )
+    install_catalogue(app, catalogue(settings.member_id), router=router)
+    return app

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.settings import ServiceSettings, service_config
+from core.provider import ProviderSettings
+from core.settings import service_config
 
 
-class BusinessSettings(ServiceSettings):
+class BusinessSettings(ProviderSettings):
     """Where the National Business Registration Database service listens and keeps data."""
 
     model_config = service_config("BUSINESS_")
@@ -15,3 +16,5 @@ class BusinessSettings(ServiceSettings):
     service_name: ClassVar[str] = "business"
 
     port: int = 9102
+    #: The registry's X-Road subsystem id (its member certificate and signing key).
+    member_id: str = "VN/GOV/BTC/business"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from core.catalogue import install_catalogue
 from core.data_service import create_data_service_app
+from core.provider import gateway_guard
+from registries.population.catalogue import catalogue
 from registries.population.endpoints import router
 from registries.population.models import Base
 from registries.population.settings import PopulationSettings
@@ -30,12 +33,20 @@ TAGS = [
 
 
 def create_app(settings: PopulationSettings | None = None) -> FastAPI:
-    """Build the app for ``settings`` (read from ``POPULATION_*`` env vars when omitted)."""
-    return create_data_service_app(
-        settings or PopulationSettings(),
+    """Build the app for ``settings`` (read from ``POPULATION_*`` env vars when omitted).
+
+    Unless ``require_gateway`` is off, the app answers only the gateway and signs every
+    answer (``core.provider``), with the CA, CRL and member key under ``settings.pki``.
+    """
+    settings = settings or PopulationSettings()
+    app = create_data_service_app(
+        settings,
         title=TITLE,
         description=DESCRIPTION,
         metadata=Base.metadata,
         router=router,
         openapi_tags=TAGS,
+        guard=gateway_guard(settings),
     )
+    install_catalogue(app, catalogue(settings.member_id), router=router)
+    return app

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.settings import ServiceSettings, service_config
+from core.provider import ProviderSettings
+from core.settings import service_config
 
 
-class PopulationSettings(ServiceSettings):
+class PopulationSettings(ProviderSettings):
     """Where the National Population Database service listens and keeps its data."""
 
     model_config = service_config("POPULATION_")
@@ -15,3 +16,5 @@ class PopulationSettings(ServiceSettings):
     service_name: ClassVar[str] = "population"
 
     port: int = 9101
+    #: The registry's X-Road subsystem id (its member certificate and signing key).
+    member_id: str = "VN/GOV/BCA/population"

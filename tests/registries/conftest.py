@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from core.settings import ServiceSettings
+from core.provider import ProviderSettings
 from registries.business import seed as business
 from registries.business.app import create_app as create_business_app
 from registries.business.settings import BusinessSettings
@@ -43,7 +43,7 @@ class LinkedWorld:
     land: land.LandSeed
 
 
-REGISTRY_APPS: dict[str, tuple[Callable[..., FastAPI], type[ServiceSettings]]] = {
+REGISTRY_APPS: dict[str, tuple[Callable[..., FastAPI], type[ProviderSettings]]] = {
     "population": (create_population_app, PopulationSettings),
     "business": (create_business_app, BusinessSettings),
     "land": (create_land_app, LandSettings),
@@ -53,7 +53,11 @@ REGISTRY_APPS: dict[str, tuple[Callable[..., FastAPI], type[ServiceSettings]]] =
 def blank_app(name: str) -> FastAPI:
     """The app of registry ``name`` on an empty in-memory database (for its OpenAPI)."""
     factory, settings_class = REGISTRY_APPS[name]
-    return factory(settings_class(database_url="sqlite://", access_log=False, environment="test"))
+    return factory(
+        settings_class(
+            database_url="sqlite://", access_log=False, environment="test", require_gateway=False
+        )
+    )
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,9 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def test_population_serves_a_person_from_postgresql(
     postgres_url: PostgresUrlFactory, world: World
 ) -> None:
-    settings = PopulationSettings(database_url=postgres_url(), access_log=False)
+    settings = PopulationSettings(
+        database_url=postgres_url(), access_log=False, require_gateway=False
+    )
     app = create_population_app(settings)
     assert app.state.engine.dialect.name == "postgresql"
     population_seed.write(app.state.engine, world.population)
@@ -96,7 +98,9 @@ async def test_population_serves_a_person_from_postgresql(
 async def test_business_serves_an_enterprise_from_postgresql(
     postgres_url: PostgresUrlFactory, world: World
 ) -> None:
-    settings = BusinessSettings(database_url=postgres_url(), access_log=False)
+    settings = BusinessSettings(
+        database_url=postgres_url(), access_log=False, require_gateway=False
+    )
     app = create_business_app(settings)
     assert app.state.engine.dialect.name == "postgresql"
     business_seed.write(app.state.engine, world.business)
@@ -120,7 +124,7 @@ async def test_business_serves_an_enterprise_from_postgresql(
 async def test_land_serves_a_parcel_from_postgresql(
     postgres_url: PostgresUrlFactory, world: World
 ) -> None:
-    settings = LandSettings(database_url=postgres_url(), access_log=False)
+    settings = LandSettings(database_url=postgres_url(), access_log=False, require_gateway=False)
     app = create_land_app(settings)
     assert app.state.engine.dialect.name == "postgresql"
     land_seed.write(app.state.engine, world.land)

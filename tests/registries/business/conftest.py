@@ -42,7 +42,9 @@ def world(people: list[PersonRef]) -> BusinessSeed:
 
 @pytest.fixture
 def app(world: BusinessSeed) -> FastAPI:
-    settings = BusinessSettings(database_url="sqlite://", access_log=False, environment="test")
+    settings = BusinessSettings(
+        database_url="sqlite://", access_log=False, environment="test", require_gateway=False
+    )
     application = create_app(settings)
     write(application.state.engine, world)
     return application

@@ -49,7 +49,9 @@ def world() -> World:
 
 @pytest.fixture
 def app(world: World) -> FastAPI:
-    settings = LandSettings(database_url="sqlite://", access_log=False, environment="test")
+    settings = LandSettings(
+        database_url="sqlite://", access_log=False, environment="test", require_gateway=False
+    )
     application = create_app(settings)
     write(application.state.engine, world.land)
     return application

@@ -25,7 +25,9 @@ def world() -> PopulationSeed:
 
 @pytest.fixture
 def app(world: PopulationSeed) -> FastAPI:
-    settings = PopulationSettings(database_url="sqlite://", access_log=False, environment="test")
+    settings = PopulationSettings(
+        database_url="sqlite://", access_log=False, environment="test", require_gateway=False
+    )
     application = create_app(settings)
     write(application.state.engine, world)
     return application
