@@ -16,7 +16,9 @@ The tree::
     │   │   ├── InvalidIdentifier       400 client.bad_request
     │   │   └── UnknownFields           400 client.bad_request
     │   ├── Unauthorized                401 client.unauthorized
+    │   │   └── SignatureInvalid        401 client.signature_invalid
     │   ├── Forbidden                   403 client.access_denied
+    │   │   └── FieldsNotAllowed        403 client.fields_not_allowed
     │   ├── NotFound                    404 client.not_found
     │   ├── MethodNotAllowed            405 client.method_not_allowed
     │   ├── PayloadTooLarge             413 client.payload_too_large
@@ -101,6 +103,23 @@ class Forbidden(ClientError):
     status = 403
     type = "client.access_denied"
     default_message = "access denied"
+
+
+class SignatureInvalid(Unauthorized):
+    """A signed statement (request, forward header) is missing or does not verify.
+
+    ``detail.check`` names the failed check; the precise reason goes to the logs.
+    """
+
+    type = "client.signature_invalid"
+    default_message = "the signature is missing or not valid"
+
+
+class FieldsNotAllowed(Forbidden):
+    """Fields outside the granted (or signed) set were asked for."""
+
+    type = "client.fields_not_allowed"
+    default_message = "fields outside the allowed set were asked for"
 
 
 class NotFound(ClientError):

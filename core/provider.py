@@ -48,12 +48,13 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import (
+    FieldsNotAllowed,
     Forbidden,
     InvalidIdentifier,
     LienthongError,
     PayloadTooLarge,
     ServerError,
-    Unauthorized,
+    SignatureInvalid,
 )
 from core.http import XROAD_ID_HEADER, current_xroad_id, error_response
 from core.ids.xroad import ClientId, parse_client_id
@@ -94,18 +95,10 @@ _ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 _STRING_CLAIMS = ("client", "service", "body_sha256")
 
 
-class SignatureInvalid(Unauthorized):
+class ForwardHeaderInvalid(SignatureInvalid):
     """The forward header is missing or does not verify (``detail.check`` says which)."""
 
-    type = "client.signature_invalid"
     default_message = "the forward header is missing or not valid"
-
-
-class FieldsNotAllowed(Forbidden):
-    """``fields=`` asks for fields outside the set the gateway signed, or for none."""
-
-    type = "client.fields_not_allowed"
-    default_message = "fields outside the allowed set were asked for"
 
 
 GATEWAY_ONLY = "only the gateway may call this registry"
@@ -154,7 +147,7 @@ class _Refused(Exception):
 
 
 def _bad(check: str, reason: str | None = None) -> _Refused:
-    return _Refused(SignatureInvalid(detail={"check": check}), reason=reason or check)
+    return _Refused(ForwardHeaderInvalid(detail={"check": check}), reason=reason or check)
 
 
 class _SigningSend:

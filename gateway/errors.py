@@ -11,19 +11,15 @@ from __future__ import annotations
 from core.errors import (
     BadRequest,
     ClientError,
+    FieldsNotAllowed,
     Forbidden,
     LienthongError,
     MethodNotAllowed,
     NotFound,
     ServerError,
+    SignatureInvalid,
     TooManyRequests,
-    Unauthorized,
 )
-
-
-class SignatureInvalid(Unauthorized):
-    type = "client.signature_invalid"
-    default_message = "the request signature is not valid"
 
 
 class AccessDenied(Forbidden):
@@ -54,11 +50,6 @@ class ConsentRequired(Forbidden):
 class ConsentInvalid(Forbidden):
     type = "client.consent_invalid"
     default_message = "the consent does not cover this query"
-
-
-class FieldsNotAllowed(Forbidden):
-    type = "client.fields_not_allowed"
-    default_message = "fields outside the access right were asked for"
 
 
 class ServiceUnknown(NotFound):

@@ -33,7 +33,8 @@ from registries.business.service import (
 from registries.land.service import HOLDING_FIELDS, PARCEL_FIELDS
 from registries.population.endpoints import router as population_router
 from registries.population.service import MEMBER_FIELDS, PERSON_FIELDS
-from tests.registries.conftest import REGISTRY_APPS, LinkedWorld, blank_app
+from tests.fixtures.world import REGISTRY_APPS, LinkedWorld
+from tests.registries.conftest import blank_app
 
 REGISTRIES = list(REGISTRY_APPS)
 

@@ -41,7 +41,8 @@ from registries.business.service import (
 )
 from registries.land.service import HOLDING_FIELDS, PARCEL_FIELDS
 from registries.population.service import MEMBER_FIELDS, PERSON_FIELDS
-from tests.registries.conftest import LinkedWorld, blank_app
+from tests.fixtures.world import LinkedWorld
+from tests.registries.conftest import blank_app
 
 #: Random examples per operation in the fuzzing phase (on top of the documented examples
 #: and the coverage phase's boundary cases, whose number the schema decides).

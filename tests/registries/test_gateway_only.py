@@ -33,7 +33,7 @@ from registries.business import seed as business
 from registries.land import seed as land
 from registries.population import seed as population
 from tests.fixtures.pki import PkiFiles
-from tests.registries.conftest import REGISTRY_APPS, LinkedWorld
+from tests.fixtures.world import REGISTRY_APPS, LinkedWorld
 
 CONSUMER = CONSUMERS["one-stop"]
 
