@@ -41,4 +41,5 @@ pytest_plugins = [
     "tests.fixtures.pki",
     "tests.fixtures.world",
     "tests.fixtures.gateway",
+    "tests.stack.running",
 ]
