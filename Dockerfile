@@ -14,12 +14,15 @@ RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/lie
 COPY . /tmp/src
 RUN pip install -c /tmp/src/constraints.txt /tmp/src && rm -rf /tmp/src
 
-# var/ (databases, logs, keys) is a volume; the directory exists, owned by the service user,
-# so a fresh named volume inherits that ownership.
+# var/ (databases, logs, the dev PKI under var/pki) is a volume; the directory exists, owned
+# by the service user, so a fresh named volume inherits that ownership and every service can
+# write its database, keys and certificates there. Certificates are made in Python
+# (`lienthong certs init`, the `cryptography` package): no openssl binary is needed.
 WORKDIR /app
 RUN mkdir -p /app/var && chown lienthong:lienthong /app/var
 USER lienthong
 
-EXPOSE 9101 9102 9103
+# The gateway (members' mTLS, citizens' server TLS), the registries, citizen-id.
+EXPOSE 8443 8444 9101 9102 9103 9110
 ENTRYPOINT ["lienthong"]
 CMD ["--help"]

@@ -30,6 +30,8 @@ class ServiceSpec:
     client_certs: bool = True
     #: A second, server-TLS-only listener (its port setting), e.g. the gateway's citizens'.
     public_port_setting: str | None = None
+    #: Whether the service keeps a database (``<PREFIX>DATABASE_URL``, ``var/db/<name>.sqlite3``).
+    has_database: bool = True
 
     def settings(self, **overrides: Any) -> ServiceSettings:
         cls = _load(self.settings_class)
@@ -90,6 +92,7 @@ SERVICES: dict[str, ServiceSpec] = {
             settings_class="stack.citizen_id.settings:CitizenIdSettings",
             app_factory="stack.citizen_id.app:create_app",
             client_certs=False,
+            has_database=False,
         ),
     )
 }

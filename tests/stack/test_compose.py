@@ -41,8 +41,6 @@ LIENTHONG_IMAGE = "lienthong:dev"
 #: The `var` volume inside the containers; the PKI is under it.
 VAR = "/app/var"
 PKI = f"{VAR}/pki"
-#: Until ``ServiceSpec.has_database`` exists: the services that keep no database.
-WITHOUT_DATABASE = frozenset({"citizen-id"})
 
 
 def compose() -> dict[str, Any]:
@@ -71,7 +69,7 @@ def default_of(spec: ServiceSpec, setting: str) -> Any:
 
 
 def has_database(spec: ServiceSpec) -> bool:
-    return bool(getattr(spec, "has_database", spec.name not in WITHOUT_DATABASE))
+    return spec.has_database
 
 
 def is_provider(spec: ServiceSpec) -> bool:
@@ -103,11 +101,9 @@ def parse_strictly(args: list[str]) -> None:
     command: Any = typer.main.get_command(cli.app)
     parent = None
     name = "lienthong"
-    while True:
-        ctx = command.make_context(name, list(args), parent=parent, resilient_parsing=True)
-        if not hasattr(command, "get_command"):
-            break
+    while hasattr(command, "get_command"):
         assert args, f"`{name}` needs a subcommand"
+        ctx = command.make_context(name, list(args), parent=parent, resilient_parsing=True)
         sub = command.get_command(ctx, args[0])
         assert sub is not None, f"`lienthong {args[0]}` is not a command"
         parent, name, command, args = ctx, args[0], sub, args[1:]
