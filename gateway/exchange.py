@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from core.errors import BadRequest, LienthongError, ServerError, UnknownFields
+from core.errors import BadRequest, LienthongError, PayloadTooLarge, UnknownFields
 from core.http import XROAD_ERROR_HEADER, XROAD_ID_HEADER, current_xroad_id, error_response
 from core.ids.xroad import ClientId, ServiceId, parse_client_id
 from core.pki import CertificateRejected, TrustStore, fingerprint
@@ -53,6 +54,7 @@ from gateway.protocol import (
     RequestFacts,
     Target,
     XRoadHeaders,
+    is_xroad_id,
     parse_client,
     parse_target,
     read_headers,
@@ -63,12 +65,6 @@ from gateway.ratelimit import TokenBuckets
 from gateway.records import EvidenceKeys, PendingRecord, RecordWriter
 
 _GENERATED = "generated"
-
-
-class ProviderError(ServerError):
-    status = 502
-    type = "server.provider_error"
-    default_message = "the provider failed to answer the query"
 
 
 @dataclass
@@ -188,14 +184,21 @@ class Exchange:
         trail.headers = headers = read_headers(request.scope["headers"])
         if headers.signature:
             trail.client_jws = headers.signature
+            # Until the signature verifies, its jti only names the refusal, and only if it
+            # is a well-formed X-Road-Id (it goes into a response header and the record).
             jti = unverified_claims(headers.signature).get("jti")
-            if headers.id is None and isinstance(jti, str) and len(jti) <= 128:
+            if headers.id is None and is_xroad_id(jti):
                 trail.x_road_id = jti
         if headers.id is not None:
             trail.x_road_id = headers.id
         current_xroad_id.set(trail.x_road_id)
         trail.client = parse_client(headers.client)
-        body = await request.body()
+        try:
+            body = await request.body()
+        except StarletteHTTPException as e:  # a chunked body over the limit
+            if e.status_code != 413:
+                raise
+            raise PayloadTooLarge() from e
         trail.body_sha256 = sha256_b64url(body)
         target = parse_target(raw_path)
         if target.service is not None:
@@ -264,6 +267,12 @@ class Exchange:
         )
         if decision.fields is not None and not decision.fields:
             raise FieldsNotAllowed("the access right grants no field of this operation")
+        if op.operation.personal_data and headers.user_id is None:
+            raise BadRequest(
+                "this service returns personal data: X-Road-UserId (the personal id of the "
+                "official who asks) is required",
+                detail={"header": "X-Road-UserId"},
+            )
         if decision.purpose is not None and decision.purpose.consent:
             consent = (
                 await asyncio.to_thread(self.consents.get, headers.consent)
@@ -379,7 +388,9 @@ class Exchange:
             elif upstream.status == 503:
                 raise ProviderUnavailable("the provider is not ready")
             elif upstream.status >= 500:
-                raise ProviderError(detail={"status": upstream.status})
+                raise ProviderResponseInvalid(
+                    "the provider failed to answer the query", detail={"status": upstream.status}
+                )
             elif not 400 <= upstream.status < 500:
                 raise ProviderResponseInvalid(detail={"status": upstream.status})
         except LienthongError as err:

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from core.errors import InvalidIdentifier
 from core.ids.xroad import ClientId, ServiceId, parse_client_id, parse_service_id
 from gateway.errors import (
     AccessDenied,
@@ -138,7 +139,7 @@ def parse_grant(
     try:
         client = parse_client_id(entry.get("client"))  # type: ignore[arg-type]
         service = parse_service_id(entry.get("service"))  # type: ignore[arg-type]
-    except ValueError as e:
+    except (InvalidIdentifier, ValueError) as e:
         raise PolicyError(f"{where}: {e}") from e
     methods = [m.upper() for m in _str_list(entry, "methods", where)]
     if not methods or set(methods) - {"GET", "POST", "PUT", "PATCH", "DELETE"}:

@@ -12,6 +12,7 @@ import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TypeGuard
 from urllib.parse import unquote
 
 from cryptography import x509
@@ -87,6 +88,11 @@ def read_headers(raw: list[tuple[bytes, bytes]]) -> XRoadHeaders:
                 detail={"header": "X-Road-UserId"},
             ) from e
     return out
+
+
+def is_xroad_id(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a well-formed X-Road-Id (``[A-Za-z0-9._:-]{1,128}``)."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
 
 
 def _check(value: str | None, pattern: re.Pattern[str], header: str, shape: str) -> None:
