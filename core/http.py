@@ -202,12 +202,14 @@ class RequestContextMiddleware:
         logger: logging.Logger,
         access_log: bool,
         max_body: int,
+        body_refused_in_app: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.telemetry = telemetry
         self.logger = logger
         self.access_log = access_log
         self.max_body = max_body
+        self.body_refused_in_app = body_refused_in_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -242,10 +244,17 @@ class RequestContextMiddleware:
             await send(message)
 
         received = 0
+        # Under these paths the app refuses an oversize body itself (the gateway records the
+        # refusal): the declared length is enforced when the app first reads the body.
+        in_app = declared_length > self.max_body and scope["path"].startswith(
+            self.body_refused_in_app or ("\0",)
+        )
 
         async def capped_receive() -> Message:
             # A chunked body has no Content-Length: count what actually arrives.
             nonlocal received
+            if in_app:
+                raise StarletteHTTPException(413)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -254,7 +263,7 @@ class RequestContextMiddleware:
             return message
 
         try:
-            if declared_length > self.max_body:
+            if declared_length > self.max_body and not in_app:
                 await error_response(PayloadTooLarge(), xroad_id)(scope, receive, send_with_id)
             else:
                 await self.app(scope, capped_receive, send_with_id)
@@ -302,6 +311,7 @@ def create_service_app(
     readiness: Sequence[ReadinessCheck] = (),
     access_log: bool = True,
     max_body: int = 1 << 20,
+    body_refused_in_app: tuple[str, ...] = (),
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """A FastAPI app with lienthong's error model, context, health and metrics."""
@@ -318,6 +328,7 @@ def create_service_app(
         logger=logger,
         access_log=access_log,
         max_body=max_body,
+        body_refused_in_app=body_refused_in_app,
     )
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")

@@ -133,6 +133,7 @@ def create_app(
         readiness=[lambda: ping(engine)],
         access_log=settings.access_log,
         max_body=settings.max_body_bytes,
+        body_refused_in_app=("/r1/",),
         lifespan=lifespan,
         openapi_tags=[
             {"name": "citizens", "description": "Consents, with a citizen token."},

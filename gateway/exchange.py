@@ -25,7 +25,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -43,6 +43,7 @@ from gateway.catalogue import Catalogue, CompiledOperation
 from gateway.consents import ConsentStore, check_consent
 from gateway.errors import (
     AccessDenied,
+    ConsentInvalid,
     FieldsNotAllowed,
     ProviderResponseInvalid,
     ProviderUnavailable,
@@ -87,7 +88,9 @@ class Trail:
     def base(self, keys: EvidenceKeys) -> dict[str, Any]:
         h = self.headers
         return {
-            "client": str(self.client) if self.client else h.client,
+            # Only a client id that parsed: a malformed header is the caller's text, not ours
+            # to keep (its digest is in the client JWS, if any).
+            "client": str(self.client) if self.client else None,
             "service": str(self.service) if self.service else None,
             "method": self.method,
             "path_template": self.operation.path if self.operation else None,
@@ -279,16 +282,28 @@ class Exchange:
                 if headers.consent
                 else None
             )
-            check_consent(
+            checked = check_consent(
                 consent,
                 consent_id=headers.consent,
                 subject=trail.subject,
                 client=client,
                 purpose=decision.purpose.code,
                 service=service,
-                fields=decision.fields,
+                fields=None if requested is None else decision.fields,
                 now=now,
             )
+            if requested is None and decision.fields is not None:
+                # No fields= means "all I may receive": with a consent, that is what both
+                # the access right and the citizen allow.
+                covered = set(checked.services.get(str(service), ()))
+                decision = replace(
+                    decision, fields=tuple(f for f in decision.fields if f in covered)
+                )
+                if not decision.fields:
+                    raise ConsentInvalid(
+                        "the consent covers no field the access right grants",
+                        detail={"check": "fields", "fields": []},
+                    )
         trail.decision = decision
         request_hash = sha256_b64url(trail.client_jws.encode("ascii"))  # type: ignore[union-attr]
 

@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.gateway import InProcessExchange
+from tests.fixtures.gateway import BuildExchange, InProcessExchange
 from tests.fixtures.pki import PkiFiles
 from tests.fixtures.world import LinkedWorld
-from tests.gateway.conftest import BuildExchange
 from tests.gateway.support import (
     ADMIN,
     BUSINESS,

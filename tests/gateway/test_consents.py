@@ -117,6 +117,21 @@ async def test_consent_lets_the_bank_read_exactly_the_consented_fields(
     assert after.json()["detail"] == {"check": "revoked"}
 
 
+async def test_without_fields_the_bank_gets_what_both_grant_and_consent_allow(
+    exchange: InProcessExchange, citizens: httpx.AsyncClient, pki_files: PkiFiles, pid: str
+) -> None:
+    auth = _auth(pki_files, pid, exchange)
+    # The consent names sex too, but the bank's grant does not cover spouse_id.
+    body = _consent(services={PERSONS_SERVICE: ["full_name", "sex", "spouse_id"]})
+    consent = (await citizens.post("/consents", json=body, headers=auth)).json()["id"]
+
+    r = await _bank_reads(exchange, pid, consent, "")
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"full_name", "sex"}
+    forwarded = exchange.forwarder.sent[-1][1]
+    assert forwarded.endswith("?fields=full_name,sex")
+
+
 async def test_consent_of_one_citizen_does_not_open_another(
     exchange: InProcessExchange,
     citizens: httpx.AsyncClient,
