@@ -23,6 +23,6 @@ RUN mkdir -p /app/var && chown lienthong:lienthong /app/var
 USER lienthong
 
 # The gateway (members' mTLS, citizens' server TLS), the registries, citizen-id.
-EXPOSE 8443 8444 9101 9102 9103 9110
+EXPOSE 8443 8444 9101 9102 9103 9110 9120
 ENTRYPOINT ["lienthong"]
 CMD ["--help"]

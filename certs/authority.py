@@ -142,8 +142,8 @@ def issue(
     """A certificate for ``subject`` (an X-Road id, or a server's name) signed by the CA.
 
     Member certificates name the X-Road id in CN and as a ``xroad:`` SAN URI; server
-    certificates carry SAN 127.0.0.1, localhost and their own name (compose host); a ``tsa`` certificate is for RFC 3161
-    time-stamping only (critical EKU, as RFC 3161 §2.3 requires).
+    certificates carry SAN 127.0.0.1, localhost and their own name (a compose host name); a
+    ``tsa`` certificate is for RFC 3161 time-stamping only (critical EKU, RFC 3161 §2.3).
     """
     name = [x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
     sans: list[x509.GeneralName] = []

@@ -10,10 +10,12 @@ server certificate.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from certs.authority import Authority, IssuedEntry, Kind
+from core.note import generate_key
 from core.pki import load_certificate
 from registries.business.seed_data import DEV_BANK_CODE
 
@@ -52,6 +54,28 @@ DEV_TSAS: tuple[str, ...] = ("tsa",)
 #: Re-issue what expires within this, and re-sign a CRL whose next update is this close.
 RENEW_BEFORE = dt.timedelta(days=1)
 
+#: The evidence log's origin (C2SP checkpoint origin line, and its note key's name).
+LOG_ORIGIN = "lienthong.local/evidence-log"
+
+
+def log_key_paths(root: Path) -> tuple[Path, Path]:
+    """``(note.key, note.vkey)``: the evidence log's Ed25519 note signer and verifier keys."""
+    return root / "log" / "note.key", root / "log" / "note.vkey"
+
+
+def ensure_log_key(root: Path, origin: str = LOG_ORIGIN) -> bool:
+    """Make the log's note key (C2SP signer key text, 0600) and verifier key if missing."""
+    skey_path, vkey_path = log_key_paths(root)
+    if skey_path.exists() and vkey_path.exists():
+        return False
+    skey, vkey = generate_key(origin)
+    skey_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(skey_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(skey + "\n")
+    vkey_path.write_text(vkey + "\n")
+    return True
+
 
 @dataclass(frozen=True)
 class Made:
@@ -87,6 +111,7 @@ def ensure_dev_pki(root: Path, *, now: dt.datetime | None = None) -> list[Made]:
     for subject, kind in wanted:
         if not _usable(authority, subject, kind, current):
             made.append(Made(subject, kind, authority.issue(subject, kind=kind, now=now)))
+    ensure_log_key(root)
     next_update = authority.crl_next_update()
     if next_update is None or next_update <= current + RENEW_BEFORE:
         authority.write_crl(now=now)

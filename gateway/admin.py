@@ -17,8 +17,7 @@ from sqlalchemy.engine import Engine
 
 from core.errors import BadRequest, NotFound, error_response_doc
 from core.ids.xroad import ClientId
-from core.pki import CertificateRejected
-from core.tls import peer_certificate
+from gateway.audit import require_identity
 from gateway.errors import AccessDenied
 from gateway.models import access_grant
 from gateway.policy import Grant, Policy, PolicyError, parse_grant
@@ -52,17 +51,7 @@ def load_runtime_grants(engine: Engine, policy: Policy) -> None:
 
 
 def current_admin(request: Request) -> ClientId:
-    state = request.app.state
-    cert = peer_certificate(request.scope)
-    if cert is None:
-        raise AccessDenied("the admin API needs the administrator's certificate")
-    try:
-        member = state.store.verify_member(cert, now=state.clock())
-    except CertificateRejected as e:
-        raise AccessDenied("the TLS client certificate is not acceptable") from e
-    if str(member) != state.settings.admin_id:
-        raise AccessDenied("only the administrator may change access rights")
-    return ClientId(member.instance, member.member_class, member.member_code, member.subsystem)
+    return require_identity(request, request.app.state.settings.admin_id, "admin API")
 
 
 AdminDep = Annotated[ClientId, Depends(current_admin)]

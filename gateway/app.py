@@ -15,20 +15,25 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import Gauge
 
 from core.catalogue import Catalogue as ProviderCatalogue
 from core.db import make_engine, ping
 from core.http import create_service_app
+from core.note import Ed25519NoteSigner, parse_signer_key
 from core.pki import TrustStore
 from core.signing import Signer
+from core.timestamp import fetch_timestamp, verify_timestamp
 from core.tls import client_context
-from gateway import admin, citizens
+from gateway import admin, audit, citizens
 from gateway.catalogue import Catalogue, ProviderEntry
 from gateway.consents import ConsentStore
 from gateway.exchange import Exchange
+from gateway.log import Checkpointer, LogStore, Timestamper, verify_on_start
 from gateway.metaservices import Metaservices
 from gateway.models import metadata
 from gateway.policy import Policy
@@ -64,6 +69,8 @@ def create_app(
     catalogues: Sequence[tuple[ProviderCatalogue, dict[str, Any] | None]] = (),
     clock: Callable[[], dt.datetime] = utcnow,
     load_catalogues: bool = True,
+    timestamper: Timestamper | None = None,
+    run_checkpointer: bool = True,
 ) -> FastAPI:
     """The gateway for ``settings``.
 
@@ -85,6 +92,27 @@ def create_app(
         catalogue.install(cat, openapi)
     keys = EvidenceKeys.load_or_create(settings.keys_dir)
     writer = RecordWriter(engine, window_s=settings.commit_window_ms / 1000)
+    log = LogStore(engine)
+    note_signer = load_note_signer(pki, settings.log_origin)
+    if timestamper is None and settings.tsa_url:
+        tsa_context = client_context(ca=pki / "ca.crt")
+        url = settings.tsa_url
+
+        async def timestamper(data: bytes) -> bytes:
+            token = await fetch_timestamp(data, url, ssl_context=tsa_context, timeout=5.0)
+            # Keep only what an auditor will accept: signed by a TSA of our CA, over data.
+            verify_timestamp(token, data, ca_certificates=store.cas, now=clock())
+            return token
+
+    checkpointer = Checkpointer(
+        log,
+        signer=note_signer,
+        origin=settings.log_origin,
+        timestamper=timestamper,
+        clock=clock,
+        interval_s=settings.checkpoint_interval_seconds,
+        fail_closed_after=dt.timedelta(hours=settings.tsa_grace_hours),
+    )
     if forwarder is None:
         forwarder = AiohttpForwarder(
             client_context(ca=pki / "ca.crt", cert=gateway_cert, key=gateway_key)
@@ -106,22 +134,34 @@ def create_app(
         skew_s=settings.clock_skew_seconds,
         provider_timeout_s=settings.provider_timeout_seconds,
         clock=clock,
+        log_origin=settings.log_origin,
+        fail_closed=checkpointer.fail_closed,
     )
     exchange.metaservices = Metaservices(catalogue, policy)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Refuse to start on a log that disagrees with its own last checkpoint.
+        await asyncio.to_thread(
+            verify_on_start, log, note_signer.verifier(), origin=settings.log_origin
+        )
         await writer.start()
+        checkpoints = (
+            asyncio.create_task(checkpointer.run(), name="checkpointer")
+            if run_checkpointer
+            else None
+        )
         loader = (
             asyncio.create_task(_keep_catalogues(catalogue, forwarder)) if load_catalogues else None
         )
         try:
             yield
         finally:
-            if loader is not None:
-                loader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loader
+            for task in (loader, checkpoints):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await writer.stop()
             await forwarder.close()
             engine.dispose()
@@ -130,7 +170,7 @@ def create_app(
         service="gateway",
         title=TITLE,
         description=DESCRIPTION,
-        readiness=[lambda: ping(engine)],
+        readiness=[lambda: ping(engine), lambda: _log_ready(checkpointer)],
         access_log=settings.access_log,
         max_body=settings.max_body_bytes,
         body_refused_in_app=("/r1/",),
@@ -145,10 +185,55 @@ def create_app(
     state.settings, state.store, state.policy, state.catalogue = settings, store, policy, catalogue
     state.engine, state.writer, state.keys, state.clock = engine, writer, keys, clock
     state.consents, state.exchange = exchange.consents, exchange
+    state.log, state.checkpointer, state.note_verifier = log, checkpointer, note_signer.verifier()
+    _log_metrics(app, writer, checkpointer)
     app.add_route("/r1/{path:path}", exchange.handle, methods=METHODS, include_in_schema=False)
     app.include_router(citizens.router)
     app.include_router(admin.router)
+    app.include_router(audit.router)
     return app
+
+
+def load_note_signer(pki: Path, origin: str) -> Ed25519NoteSigner:
+    """The log's note signing key from ``<pki>/log/note.key`` (made by ``certs init``)."""
+    path = pki / "log" / "note.key"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; run `lienthong certs init`")
+    signer = parse_signer_key(path.read_text().strip())
+    if signer.name != origin:
+        raise ValueError(f"{path} is the key of {signer.name!r}, not of the log {origin!r}")
+    return signer
+
+
+def _log_ready(checkpointer: Checkpointer) -> None:
+    if checkpointer.fail_closed():
+        raise RuntimeError("checkpoints have not been timestamped within the grace period")
+
+
+def _log_metrics(app: FastAPI, writer: RecordWriter, checkpointer: Checkpointer) -> None:
+    """Gauges of the evidence log in the app's Prometheus registry."""
+    registry = app.state.telemetry.registry
+    Gauge(
+        "lienthong_log_size", "Records durable in the evidence log", registry=registry
+    ).set_function(lambda: writer.size)
+    Gauge(
+        "lienthong_log_checkpoint_size", "Size of the latest checkpoint", registry=registry
+    ).set_function(lambda: checkpointer.latest.size if checkpointer.latest else 0)
+    Gauge(
+        "lienthong_tsa_failures", "Timestamp requests that failed", registry=registry
+    ).set_function(lambda: checkpointer.tsa_failures)
+    Gauge(
+        "lienthong_tsa_last_success_timestamp_seconds",
+        "When a checkpoint was last timestamped (Unix time; 0: never)",
+        registry=registry,
+    ).set_function(
+        lambda: checkpointer.tsa_last_success.timestamp() if checkpointer.tsa_last_success else 0
+    )
+    Gauge(
+        "lienthong_log_fail_closed",
+        "1 while exchanges are refused because checkpoints cannot be timestamped",
+        registry=registry,
+    ).set_function(lambda: 1.0 if checkpointer.fail_closed() else 0.0)
 
 
 async def _keep_catalogues(catalogue: Catalogue, forwarder: Forwarder) -> None:

@@ -70,6 +70,15 @@ class RateLimited(TooManyRequests):
     default_message = "too many requests from this client; retry after the given seconds"
 
 
+class EvidenceLogUnavailable(ServerError):
+    status = 503
+    type = "server.evidence_log_unavailable"
+    default_message = (
+        "the evidence log cannot be timestamped and the grace period is over; "
+        "exchanges resume when the time-stamping authority answers"
+    )
+
+
 class ProviderUnavailable(ServerError):
     status = 503
     type = "server.provider_unavailable"
@@ -99,6 +108,7 @@ __all__ = [
     "ClientError",
     "ConsentInvalid",
     "ConsentRequired",
+    "EvidenceLogUnavailable",
     "FieldsNotAllowed",
     "LienthongError",
     "OperationMethodNotAllowed",

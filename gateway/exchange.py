@@ -37,13 +37,21 @@ from core.errors import BadRequest, LienthongError, PayloadTooLarge, UnknownFiel
 from core.http import XROAD_ERROR_HEADER, XROAD_ID_HEADER, current_xroad_id, error_response
 from core.ids.xroad import ClientId, ServiceId, parse_client_id
 from core.pki import CertificateRejected, TrustStore, fingerprint
-from core.signing import TYP_FORWARD, Signer, sha256_b64url, timestamp, unverified_claims
+from core.signing import (
+    TYP_FORWARD,
+    TYP_RECEIPT,
+    Signer,
+    sha256_b64url,
+    timestamp,
+    unverified_claims,
+)
 from core.tls import peer_certificate
 from gateway.catalogue import Catalogue, CompiledOperation
 from gateway.consents import ConsentStore, check_consent
 from gateway.errors import (
     AccessDenied,
     ConsentInvalid,
+    EvidenceLogUnavailable,
     FieldsNotAllowed,
     ProviderResponseInvalid,
     ProviderUnavailable,
@@ -63,9 +71,9 @@ from gateway.protocol import (
 )
 from gateway.proxy import Forwarder, check_fields, verify_provider_response
 from gateway.ratelimit import TokenBuckets
-from gateway.records import EvidenceKeys, PendingRecord, RecordWriter
+from gateway.records import Appended, EvidenceKeys, PendingRecord, RecordWriter
 
-_GENERATED = "generated"
+RECEIPT_HEADER = "X-Road-Log-Receipt"
 
 
 @dataclass
@@ -127,7 +135,11 @@ class Exchange:
         skew_s: float,
         provider_timeout_s: float,
         clock: Callable[[], dt.datetime],
+        log_origin: str,
+        fail_closed: Callable[[], bool] = lambda: False,
     ) -> None:
+        self.log_origin = log_origin
+        self.fail_closed = fail_closed
         self.gateway_id = gateway_id
         self.store = store
         self.signer = signer
@@ -155,9 +167,13 @@ class Exchange:
         try:
             return await self._handle(request, trail, raw_path, query)
         except LienthongError as err:
+            receipt = None
             if trail.decision is None:  # refused before acceptance
-                await self._record_refusal(trail, err)
-            return self._error(err, trail)
+                receipt = await self._record_refusal(trail, err)
+            response = self._error(err, trail)
+            if receipt is not None:
+                response.headers[RECEIPT_HEADER] = receipt
+            return response
 
     def _error(self, err: LienthongError, trail: Trail) -> Response:
         response = error_response(err, trail.x_road_id)
@@ -184,6 +200,8 @@ class Exchange:
                 headers={"Retry-After": str(int(retry))}, detail={"retry_after": retry}
             )
 
+        if self.fail_closed():
+            raise EvidenceLogUnavailable()
         trail.headers = headers = read_headers(request.scope["headers"])
         if headers.signature:
             trail.client_jws = headers.signature
@@ -323,14 +341,24 @@ class Exchange:
             },
             signatures=[self.keys.seal(trail.client_jws)],  # type: ignore[arg-type]
         )
+        # Queued before forwarding (so it precedes the answer in the log), awaited with the
+        # answered record before the reply leaves (ADR 0006).
         accepted_durable = asyncio.ensure_future(self.writer.append([accepted]))
         try:
-            response = await self._forward(
-                request, trail, target, passthrough, body, decision, request_hash, base
+            return await self._forward(
+                request,
+                trail,
+                target,
+                passthrough,
+                body,
+                decision,
+                request_hash,
+                base,
+                accepted_durable,
             )
         finally:
-            await accepted_durable
-        return response
+            if not accepted_durable.done():
+                await asyncio.wait([accepted_durable])
 
     async def _forward(
         self,
@@ -342,6 +370,7 @@ class Exchange:
         decision: Decision,
         request_hash: str,
         base: dict[str, Any],
+        accepted_durable: asyncio.Future[list[Appended]],
     ) -> Response:
         service, op = target.service, trail.operation
         if service is None or op is None:  # pragma: no cover - set by _exchange
@@ -433,9 +462,13 @@ class Exchange:
             },
             signatures=[self.keys.seal(response_jws)] if response_jws else [],
         )
-        await self.writer.append([answered])
+        (answered_at,) = await self.writer.append([answered])
+        (accepted_at,) = await accepted_durable
+        receipt = self._receipt(trail, answered_at, accepted_at)
         if outcome is not None:
-            return self._error(outcome, trail)
+            response = self._error(outcome, trail)
+            response.headers[RECEIPT_HEADER] = receipt
+            return response
         headers = {
             "Content-Type": upstream.headers.get("content-type", "application/json"),
             "X-Road-Id": trail.x_road_id,
@@ -443,11 +476,27 @@ class Exchange:
             "X-Road-Service": str(service),
             "X-Road-Request-Hash": request_hash,
             "X-Road-Response-Signature": response_jws or "",
+            RECEIPT_HEADER: receipt,
         }
         return Response(upstream_body, status_code=status, headers=headers)
 
+    def _receipt(self, trail: Trail, record: Appended, accepted: Appended | None = None) -> str:
+        """``X-Road-Log-Receipt``: the gateway's signed promise that the exchange is logged."""
+        claims: dict[str, Any] = {
+            "iss": self.gateway_id,
+            "jti": trail.x_road_id,
+            "origin": self.log_origin,
+            "index": record.seq,
+            "leaf_hash": record.leaf_hash.hex(),
+            "iat": timestamp(self.clock()),
+        }
+        if accepted is not None:
+            claims["accepted_index"] = accepted.seq
+            claims["accepted_leaf_hash"] = accepted.leaf_hash.hex()
+        return self.signer.sign(claims, typ=TYP_RECEIPT)
+
     # -- refusals --------------------------------------------------------------------------
-    async def _record_refusal(self, trail: Trail, err: LienthongError) -> None:
+    async def _record_refusal(self, trail: Trail, err: LienthongError) -> str:
         reason = getattr(err, "reason", None) or (
             err.detail.get("check") if isinstance(err.detail, dict) else None
         )
@@ -465,7 +514,8 @@ class Exchange:
             },
             signatures=_sealed(self.keys, trail.client_jws),
         )
-        await self.writer.append([record])
+        (appended,) = await self.writer.append([record])
+        return self._receipt(trail, appended)
 
 
 def _sealed(keys: EvidenceKeys, jws: str | None) -> list[tuple[str, bytes]]:

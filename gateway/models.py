@@ -26,12 +26,13 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+#: Log positions: 64-bit in PostgreSQL; SQLite's INTEGER is 64-bit already.
+LogIndex = BigInteger().with_variant(Integer, "sqlite")
+
 exchange_record = Table(
     "exchange_record",
     metadata,
-    Column(
-        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
-    ),
+    Column("seq", LogIndex, primary_key=True, autoincrement=False),
     Column("x_road_id", String(128), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
@@ -77,3 +78,29 @@ consent = Table(
     Column("note", Text),
 )
 Index("ix_consent_subject", consent.c.subject)
+
+#: The Merkle tree over ``exchange_record`` as its perfect subtrees: node (level, idx) is the
+#: root of leaves [idx * 2**level, (idx + 1) * 2**level). Written with the records that
+#: complete them; never updated.
+merkle_node = Table(
+    "merkle_node",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column(
+        "idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+#: Signed checkpoints of the log: one per size at most (the primary key is the CAS).
+checkpoint = Table(
+    "checkpoint",
+    metadata,
+    Column(
+        "size", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),  # the C2SP signed note
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("tsa_token", LargeBinary),  # RFC 3161 token (DER) over the note, once obtained
+)

@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Connection, Engine
 
+from core import merkle
 from core.canonical import canonical_json
 from core.signing import sha256_b64url
-from gateway.models import exchange_record, exchange_signature
+from gateway.models import exchange_record, exchange_signature, merkle_node
 
 logger = logging.getLogger("lienthong.gateway.records")
 
@@ -121,26 +122,63 @@ class PendingRecord:
         )
 
 
+@dataclass(frozen=True)
+class Appended:
+    """A record made durable: its index in the log and its leaf hash."""
+
+    seq: int
+    leaf_hash: bytes
+
+
+#: The PostgreSQL advisory lock key of the log's sequencer ("lientho" in ASCII).
+SEQUENCER_LOCK = 0x6C69656E74686F
+
+
 class RecordWriter:
-    """The single writer of ``exchange_record``: group commit, contiguous sequence numbers."""
+    """The single writer of ``exchange_record``: group commit, contiguous sequence numbers,
+    and the Merkle tree's new nodes in the same transaction as the records.
+
+    With several gateway processes on one PostgreSQL database, each batch takes the
+    sequencer's transaction-level advisory lock first, so exactly one process sequences at a
+    time; a writer that finds records it did not write reloads the tree's right edge.
+    """
 
     def __init__(self, engine: Engine, *, window_s: float = 0.002, max_batch: int = 4096) -> None:
         self.engine = engine
         self.window_s = window_s
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[list[PendingRecord], asyncio.Future[list[int]]]] = (
+        self._queue: asyncio.Queue[tuple[list[PendingRecord], asyncio.Future[list[Appended]]]] = (
             asyncio.Queue()
         )
         self._task: asyncio.Task[None] | None = None
         self._next_seq = 0
+        #: The tree's right edge: the last perfect node of each level (level → (idx, hash)).
+        self._edge: dict[int, tuple[int, bytes]] = {}
         self.commits = 0
         self.appended = 0
 
     async def start(self) -> None:
-        with self.engine.connect() as conn:
-            top = conn.execute(select(func.max(exchange_record.c.seq))).scalar()
-        self._next_seq = 0 if top is None else int(top) + 1
+        await asyncio.to_thread(self._load_edge)
         self._task = asyncio.create_task(self._run(), name="record-writer")
+
+    def _load_edge(self, conn: Connection | None = None) -> None:
+        with contextlib.ExitStack() as stack:
+            if conn is None:
+                conn = stack.enter_context(self.engine.connect())
+            top = conn.execute(select(func.max(exchange_record.c.seq))).scalar()
+            self._next_seq = 0 if top is None else int(top) + 1
+            last = (
+                select(merkle_node.c.level, func.max(merkle_node.c.idx).label("idx"))
+                .group_by(merkle_node.c.level)
+                .subquery()
+            )
+            rows = conn.execute(
+                select(merkle_node.c.level, merkle_node.c.idx, merkle_node.c.hash).join(
+                    last,
+                    (merkle_node.c.level == last.c.level) & (merkle_node.c.idx == last.c.idx),
+                )
+            ).all()
+        self._edge = {int(r.level): (int(r.idx), bytes(r.hash)) for r in rows}
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -151,14 +189,14 @@ class RecordWriter:
 
     @property
     def size(self) -> int:
-        """How many records are durable."""
+        """How many records are durable (as this process last saw the log)."""
         return self._next_seq
 
-    async def append(self, records: list[PendingRecord]) -> list[int]:
-        """Make ``records`` durable; return their sequence numbers (in order)."""
+    async def append(self, records: list[PendingRecord]) -> list[Appended]:
+        """Make ``records`` durable; return their indices and leaf hashes (in order)."""
         if self._task is None or self._task.done():
             raise RuntimeError("the record writer is not running")
-        fut: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[list[Appended]] = asyncio.get_running_loop().create_future()
         await self._queue.put((records, fut))
         return await fut
 
@@ -182,48 +220,65 @@ class RecordWriter:
                 item = self._queue.get_nowait()
                 batch.append(item)
                 count += len(item[0])
-            first = self._next_seq
             try:
-                await asyncio.to_thread(self._write, batch, first)
+                results = await asyncio.to_thread(self._write, [r for r, _ in batch])
             except Exception as e:
                 logger.exception("record batch failed; %d waiters get an error", len(batch))
                 for _records, fut in batch:
                     if not fut.done():
                         fut.set_exception(e)
                 continue
-            seq = first
+            pos = 0
             for records, fut in batch:
-                seqs = list(range(seq, seq + len(records)))
-                seq += len(records)
                 if not fut.done():
-                    fut.set_result(seqs)
-            self._next_seq = seq
+                    fut.set_result(results[pos : pos + len(records)])
+                pos += len(records)
             self.commits += 1
-            self.appended += seq - first
+            self.appended += len(results)
 
-    def _write(
-        self, batch: list[tuple[list[PendingRecord], asyncio.Future[list[int]]]], first: int
-    ) -> None:
-        rows: list[dict[str, Any]] = []
-        sigs: dict[str, bytes] = {}
-        seq = first
-        for records, _fut in batch:
-            for r in records:
-                rows.append(
-                    {
-                        "seq": seq,
-                        "x_road_id": r.x_road_id,
-                        "kind": r.kind,
-                        "recorded_at": r.recorded_at,
-                        "client": r.client,
-                        "subject": r.subject,
-                        "record": r.canonical(),
-                    }
-                )
-                for digest, sealed in r.signatures:
-                    sigs[digest] = sealed
-                seq += 1
+    def _write(self, batch: list[list[PendingRecord]]) -> list[Appended]:
+        """One transaction: sequence the batch, write records, signatures and tree nodes."""
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQUENCER_LOCK})
+                top = conn.execute(select(func.max(exchange_record.c.seq))).scalar()
+                if (0 if top is None else int(top) + 1) != self._next_seq:
+                    self._load_edge(conn)  # another gateway process appended meanwhile
+            seq = self._next_seq
+            edge = dict(self._edge)
+
+            def get(level: int, index: int) -> bytes:
+                idx, h = edge[level]
+                if idx != index:  # pragma: no cover - the right edge is always the sibling
+                    raise LookupError(f"right edge at level {level} is {idx}, not {index}")
+                return h
+
+            rows: list[dict[str, Any]] = []
+            nodes: list[dict[str, Any]] = []
+            sigs: dict[str, bytes] = {}
+            results: list[Appended] = []
+            for records in batch:
+                for r in records:
+                    data = r.canonical()
+                    h = merkle.leaf_hash(data)
+                    for level, idx, node in merkle.nodes_completed_by(seq, h, get):
+                        edge[level] = (idx, node)
+                        nodes.append({"level": level, "idx": idx, "hash": node})
+                    rows.append(
+                        {
+                            "seq": seq,
+                            "x_road_id": r.x_road_id,
+                            "kind": r.kind,
+                            "recorded_at": r.recorded_at,
+                            "client": r.client,
+                            "subject": r.subject,
+                            "record": data,
+                        }
+                    )
+                    for digest, sealed in r.signatures:
+                        sigs[digest] = sealed
+                    results.append(Appended(seq, h))
+                    seq += 1
             if sigs:
                 existing = set(
                     conn.execute(
@@ -236,3 +291,7 @@ class RecordWriter:
                 if new:
                     conn.execute(insert(exchange_signature), new)
             conn.execute(insert(exchange_record), rows)
+            conn.execute(insert(merkle_node), nodes)
+        # Only once committed does this process's view move on.
+        self._next_seq, self._edge = seq, edge
+        return results

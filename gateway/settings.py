@@ -53,6 +53,16 @@ class GatewaySettings(ServiceSettings):
     commit_window_ms: float = Field(default=2.0, ge=0, le=100)
     #: Longest validity a citizen may give a consent.
     max_consent_days: int = Field(default=365, ge=1)
+    #: The auditor identity allowed to read the evidence log (the State Audit Office).
+    auditor_id: str = "VN/GOV/KTNN/audit"
+    #: The evidence log's origin (C2SP checkpoint origin; its note key's name).
+    log_origin: str = "lienthong.local/evidence-log"
+    #: How often a checkpoint is signed when the log grew.
+    checkpoint_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    #: The RFC 3161 time-stamping authority; empty: checkpoints are not timestamped.
+    tsa_url: str = "https://127.0.0.1:9120/"
+    #: How long exchanges go on while checkpoints cannot be timestamped (X-Road: 4 hours).
+    tsa_grace_hours: float = Field(default=4.0, gt=0)
 
     @property
     def keys_dir(self) -> Path:

@@ -94,5 +94,15 @@ SERVICES: dict[str, ServiceSpec] = {
             client_certs=False,
             has_database=False,
         ),
+        ServiceSpec(
+            name="tsa",
+            title="Time-stamping authority (RFC 3161, development)",
+            env_prefix="TSA_",
+            default_port=9120,
+            settings_class="stack.tsa.settings:TsaSettings",
+            app_factory="stack.tsa.app:create_app",
+            client_certs=False,
+            has_database=False,
+        ),
     )
 }

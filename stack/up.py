@@ -316,16 +316,22 @@ class Supervisor:
 def links(plan: list[Planned], item: Planned) -> dict[str, str]:
     """Environment that points ``item`` at the other services where this run put them.
 
-    The gateway finds the registries on the ports of this plan (so moving a registry with
-    ``POPULATION_PORT`` just works), unless ``GATEWAY_PROVIDERS`` is set explicitly.
+    The gateway finds the registries and the TSA on the ports of this plan (so moving one
+    with ``POPULATION_PORT`` just works), unless ``GATEWAY_PROVIDERS`` / ``GATEWAY_TSA_URL``
+    are set explicitly.
     """
-    if item.spec.name != "gateway" or "GATEWAY_PROVIDERS" in os.environ:
+    if item.spec.name != "gateway":
         return {}
     from certs.dev import PROVIDERS
 
     ports = {p.spec.name: p for p in plan}
-    providers = {pid: ports[name].url for name, pid in PROVIDERS.items() if name in ports}
-    return {"GATEWAY_PROVIDERS": json.dumps(providers)}
+    env: dict[str, str] = {}
+    if "GATEWAY_PROVIDERS" not in os.environ:
+        providers = {pid: ports[name].url for name, pid in PROVIDERS.items() if name in ports}
+        env["GATEWAY_PROVIDERS"] = json.dumps(providers)
+    if "GATEWAY_TSA_URL" not in os.environ and "tsa" in ports:
+        env["GATEWAY_TSA_URL"] = ports["tsa"].url + "/"
+    return env
 
 
 def probe_context(var_dir: Path) -> ssl.SSLContext:

@@ -21,10 +21,13 @@ from certs.dev import (
     DEV_MEMBERS,
     DEV_SERVERS,
     DEV_TSAS,
+    LOG_ORIGIN,
     PROVIDERS,
     ensure_dev_pki,
+    log_key_paths,
 )
 from core.errors import InvalidIdentifier
+from core.note import parse_signer_key, parse_verifier_key
 from core.pki import load_certificate
 from tests.certs.pki_world import DevPki, utc_now
 
@@ -65,7 +68,8 @@ def test_second_run_issues_nothing_and_changes_no_file(tmp_path: Path) -> None:
 
 def test_every_key_is_0600_and_every_directory_0700(pki: DevPki) -> None:
     keys = list(pki.root.rglob("*.key"))
-    assert len(keys) == len(DEV_MEMBERS) + len(DEV_SERVERS) + len(DEV_TSAS) + 1  # + the CA
+    # + the CA's key and the evidence log's note key
+    assert len(keys) == len(DEV_MEMBERS) + len(DEV_SERVERS) + len(DEV_TSAS) + 2
     assert {_mode(k) for k in keys} == {0o600}
     directories = [pki.root, *(p for p in pki.root.rglob("*") if p.is_dir())]
     assert {_mode(d) for d in directories} == {0o700}
@@ -292,3 +296,17 @@ def test_entry_status_at_both_ends_of_validity(fresh_pki: DevPki) -> None:
     assert entry.status(not_after + second) == "expired"
     (revoked,) = fresh_pki.authority.revoke("VN/GOV/BCA/status")
     assert revoked.status(not_before) == "revoked"
+
+
+def test_the_log_note_key_is_made_once_private_and_names_the_log(tmp_path: Path) -> None:
+    root = tmp_path / "pki"
+    ensure_dev_pki(root)
+    skey_path, vkey_path = log_key_paths(root)
+    assert _mode(skey_path) == 0o600
+    signer = parse_signer_key(skey_path.read_text().strip())
+    verifier = parse_verifier_key(vkey_path.read_text().strip())
+    assert signer.name == verifier.name == LOG_ORIGIN
+    assert verifier.vkey == signer.verifier().vkey
+    before = skey_path.read_bytes()
+    ensure_dev_pki(root)
+    assert skey_path.read_bytes() == before

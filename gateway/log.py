@@ -1,0 +1,350 @@
+"""The evidence log: an RFC 9162 Merkle tree over the exchange records, with checkpoints.
+
+Leaf ``i`` is record ``i``'s canonical JSON (``exchange_record.record``, ``seq = i``). The
+tree is kept as its *perfect subtrees* (``merkle_node``: level, index, hash), written by the
+record writer in the same transaction as the records that complete them, so every proof is
+O(log n) reads and nothing is ever rehashed (``core.merkle.*_from``).
+
+Checkpoints (``checkpoint``: size, root, C2SP signed note, RFC 3161 token) are made by the
+``Checkpointer`` every few seconds when the log grew, only over committed records, and at
+most one per size (the size is the primary key: compare-and-swap). Each checkpoint's note is
+timestamped by the TSA; if the TSA cannot be reached the gateway keeps serving, says so in
+``/readyz`` details and metrics, and refuses exchanges once the oldest untimestamped
+checkpoint is older than the configured window (X-Road's default: 4 hours).
+
+``verify_on_start`` recomputes the tree from the records and refuses to start if it
+disagrees with the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from core.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from core.merkle import (
+    MemoryTree,
+    consistency_proof_from,
+    inclusion_proof_from,
+    leaf_hash,
+    root_from,
+)
+from core.note import Ed25519NoteSigner, NoteError, NoteVerifier
+from gateway.models import checkpoint as checkpoint_table
+from gateway.models import exchange_record, merkle_node
+
+logger = logging.getLogger("lienthong.gateway.log")
+
+#: A timestamping function: the data → a DER RFC 3161 token (raises on failure).
+Timestamper = Callable[[bytes], Awaitable[bytes]]
+
+
+class LogCorrupted(RuntimeError):
+    """The stored log disagrees with its own checkpoint: the gateway must not start."""
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root: bytes
+    note: str
+    signed_at: dt.datetime
+    timestamp: bytes | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "root": self.root.hex(),
+            "note": self.note,
+            "timestamp": base64.b64encode(self.timestamp).decode() if self.timestamp else None,
+            "signed_at": _utc(self.signed_at).isoformat().replace("+00:00", "Z"),
+        }
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
+def _row(r: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(int(r.size), bytes(r.root), r.note, r.signed_at, r.tsa_token)
+
+
+class LogStore:
+    """Reads of the stored tree and checkpoints (sync: call from a thread on the loop)."""
+
+    def __init__(self, engine: Engine, *, cache_size: int = 65536) -> None:
+        self.engine = engine
+        self._cache: dict[tuple[int, int], bytes] = {}
+        self._cache_size = cache_size
+
+    # -- tree ----------------------------------------------------------------------------
+    def size(self) -> int:
+        """How many records are committed (the log's size)."""
+        with self.engine.connect() as conn:
+            top = conn.execute(select(func.max(exchange_record.c.seq))).scalar()
+        return 0 if top is None else int(top) + 1
+
+    def _getter(self, conn: Connection) -> Callable[[int, int], bytes]:
+        def get(level: int, index: int) -> bytes:
+            key = (level, index)
+            hit = self._cache.get(key)
+            if hit is not None:
+                return hit
+            h = conn.execute(
+                select(merkle_node.c.hash).where(
+                    merkle_node.c.level == level, merkle_node.c.idx == index
+                )
+            ).scalar()
+            if h is None:
+                raise LookupError(f"no stored node at level {level}, index {index}")
+            value = bytes(h)
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[key] = value  # perfect nodes never change
+            return value
+
+        return get
+
+    def root(self, size: int) -> bytes:
+        with self.engine.connect() as conn:
+            return root_from(size, self._getter(conn))
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        with self.engine.connect() as conn:
+            return inclusion_proof_from(index, size, self._getter(conn))
+
+    def consistency(self, size1: int, size2: int) -> list[bytes]:
+        if size1 == 0:  # from the empty tree: nothing to prove (RFC 9162 §2.1.4)
+            return []
+        with self.engine.connect() as conn:
+            return consistency_proof_from(size1, size2, self._getter(conn))
+
+    def leaf(self, index: int) -> bytes:
+        with self.engine.connect() as conn:
+            return self._getter(conn)(0, index)
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def latest(self) -> StoredCheckpoint | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                select(checkpoint_table).order_by(checkpoint_table.c.size.desc()).limit(1)
+            ).first()
+        return _row(r) if r else None
+
+    def at(self, size: int) -> StoredCheckpoint | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                select(checkpoint_table).where(checkpoint_table.c.size == size)
+            ).first()
+        return _row(r) if r else None
+
+    def history(self, *, after: int = -1, limit: int = 1000) -> list[StoredCheckpoint]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(checkpoint_table)
+                .where(checkpoint_table.c.size > after)
+                .order_by(checkpoint_table.c.size)
+                .limit(limit)
+            ).all()
+        return [_row(r) for r in rows]
+
+    def untimestamped(self, limit: int = 10) -> list[StoredCheckpoint]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(checkpoint_table)
+                .where(checkpoint_table.c.tsa_token.is_(None))
+                .order_by(checkpoint_table.c.size)
+                .limit(limit)
+            ).all()
+        return [_row(r) for r in rows]
+
+    def add_checkpoint(self, cp: StoredCheckpoint) -> StoredCheckpoint:
+        """Store ``cp`` unless one exists for its size; return the one stored (CAS)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(checkpoint_table),
+                    [
+                        {
+                            "size": cp.size,
+                            "root": cp.root,
+                            "note": cp.note,
+                            "signed_at": cp.signed_at,
+                            "tsa_token": None,
+                        }
+                    ],
+                )
+        except IntegrityError:
+            pass
+        stored = self.at(cp.size)
+        if stored is None:  # pragma: no cover - the row was just there
+            raise LogCorrupted(f"the checkpoint for size {cp.size} vanished")
+        if stored.root != cp.root:
+            raise LogCorrupted(
+                f"two roots for size {cp.size}: stored {stored.root.hex()}, "
+                f"computed {cp.root.hex()}"
+            )
+        return stored
+
+    def set_timestamp(self, size: int, token: bytes) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(checkpoint_table)
+                .where(checkpoint_table.c.size == size, checkpoint_table.c.tsa_token.is_(None))
+                .values(tsa_token=token)
+            )
+
+    # -- entries -------------------------------------------------------------------------
+    def entries(self, start: int, end: int) -> list[tuple[int, bytes]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(exchange_record.c.seq, exchange_record.c.record)
+                .where(exchange_record.c.seq >= start, exchange_record.c.seq < end)
+                .order_by(exchange_record.c.seq)
+            ).all()
+        return [(int(r.seq), bytes(r.record)) for r in rows]
+
+    def records_of(self, x_road_id: str) -> list[tuple[int, bytes]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(exchange_record.c.seq, exchange_record.c.record)
+                .where(exchange_record.c.x_road_id == x_road_id)
+                .order_by(exchange_record.c.seq)
+            ).all()
+        return [(int(r.seq), bytes(r.record)) for r in rows]
+
+
+def verify_on_start(store: LogStore, verifier: NoteVerifier, *, origin: str) -> int:
+    """Recompute the tree from the records; raise ``LogCorrupted`` unless it matches the last
+    checkpoint (its signature, its root) and the stored nodes. Returns the records checked."""
+    latest = store.latest()
+    if latest is None:
+        return 0
+    try:
+        cp = open_checkpoint(latest.note, verifier, origin=origin)
+    except NoteError as e:
+        raise LogCorrupted(f"the last checkpoint (size {latest.size}) does not verify: {e}") from e
+    if (cp.size, cp.root) != (latest.size, latest.root):
+        raise LogCorrupted(f"the last checkpoint's note and row disagree (size {latest.size})")
+    tree = MemoryTree()
+    step = 10_000
+    for start in range(0, cp.size, step):
+        rows = store.entries(start, min(cp.size, start + step))
+        for seq, record in rows:
+            if seq != tree.size:
+                raise LogCorrupted(f"record {tree.size} is missing from the log")
+            tree.append(leaf_hash(record))
+    if tree.size != cp.size:
+        raise LogCorrupted(f"the log holds {tree.size} records, its checkpoint {cp.size}")
+    if tree.root() != cp.root:
+        raise LogCorrupted(
+            f"the records do not hash to the last checkpoint's root (size {cp.size}); "
+            "refusing to start — run `lienthong audit verify` to find the first bad record"
+        )
+    if store.root(cp.size) != cp.root:
+        raise LogCorrupted(f"the stored tree disagrees with the records (size {cp.size})")
+    return tree.size
+
+
+class Checkpointer:
+    """Signs a checkpoint when the log grew, and gets each one timestamped."""
+
+    def __init__(
+        self,
+        store: LogStore,
+        *,
+        signer: Ed25519NoteSigner,
+        origin: str,
+        timestamper: Timestamper | None,
+        clock: Callable[[], dt.datetime],
+        interval_s: float = 2.0,
+        fail_closed_after: dt.timedelta = dt.timedelta(hours=4),
+    ) -> None:
+        self.store = store
+        self.signer = signer
+        self.origin = origin
+        self.timestamper = timestamper
+        self.clock = clock
+        self.interval_s = interval_s
+        self.fail_closed_after = fail_closed_after
+        self.latest: StoredCheckpoint | None = None
+        self.tsa_failures = 0
+        self.tsa_last_success: dt.datetime | None = None
+        #: Since when a checkpoint has waited for its timestamp (None: none waits).
+        self.untimestamped_since: dt.datetime | None = None
+
+    def fail_closed(self) -> bool:
+        """Whether exchanges must be refused: timestamps have failed for too long."""
+        since = self.untimestamped_since
+        return since is not None and self.clock() - since > self.fail_closed_after
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except LogCorrupted:
+                logger.critical("evidence log corrupted; checkpoints stopped", exc_info=True)
+                raise
+            except Exception:
+                logger.exception("checkpoint round failed; retrying")
+            await asyncio.sleep(self.interval_s)
+
+    async def tick(self) -> StoredCheckpoint | None:
+        """One round: a new checkpoint if the log grew, then pending timestamps."""
+        made = await asyncio.to_thread(self.checkpoint_now)
+        await self.timestamp_pending()
+        return made
+
+    def checkpoint_now(self) -> StoredCheckpoint | None:
+        """Sign a checkpoint over every committed record, unless one exists for that size."""
+        size = self.store.size()
+        latest = self.latest or self.store.latest()
+        if size == 0 or (latest is not None and latest.size >= size):
+            self.latest = latest
+            return None
+        root = self.store.root(size)
+        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+        stored = self.store.add_checkpoint(StoredCheckpoint(size, root, note, self.clock(), None))
+        self.latest = stored
+        return stored
+
+    async def timestamp_pending(self) -> None:
+        pending = await asyncio.to_thread(self.store.untimestamped)
+        if not pending:
+            self.untimestamped_since = None
+            return
+        if self.untimestamped_since is None:
+            self.untimestamped_since = pending[0].signed_at.replace(
+                tzinfo=pending[0].signed_at.tzinfo or dt.UTC
+            )
+        if self.timestamper is None:
+            return
+        for cp in pending:
+            try:
+                token = await self.timestamper(cp.note.encode("utf-8"))
+            except Exception as e:
+                self.tsa_failures += 1
+                logger.warning(
+                    "timestamp not obtained",
+                    extra={"fields": {"size": cp.size, "error": type(e).__name__}},
+                )
+                return
+            await asyncio.to_thread(self.store.set_timestamp, cp.size, token)
+            self.tsa_last_success = self.clock()
+        self.untimestamped_since = None
+        with contextlib.suppress(IndexError):
+            remaining = await asyncio.to_thread(self.store.untimestamped, 1)
+            if remaining:
+                self.untimestamped_since = _utc(remaining[0].signed_at)
