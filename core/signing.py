@@ -21,16 +21,21 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jwt
+import orjson
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
 from core.ids.xroad import ClientId
 from core.pki import (
@@ -52,8 +57,10 @@ TYP_RESPONSE = "xroad-response+jwt"
 TYP_CITIZEN = "citizen+jwt"
 TYP_RECEIPT = "xroad-receipt+jwt"
 
-_jws = jwt.PyJWS(algorithms=list(ALGORITHMS))
-_HASH = hashes.SHA256()
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+#: Longest token accepted (a header with one certificate is about 1 kB).
+MAX_TOKEN = 32_768
 
 
 class SignatureRejected(Exception):
@@ -81,6 +88,17 @@ def algorithm_for(key: PrivateKey | ec.EllipticCurvePublicKey | ed25519.Ed25519P
     raise ValueError("only P-256 and Ed25519 keys sign here")
 
 
+def _b64url_decode(segment: str) -> bytes:
+    """Strict unpadded base64url (RFC 7515 §2): no padding, no other characters."""
+    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _json_b64(obj: dict[str, Any]) -> str:
+    return b64url(orjson.dumps(obj))
+
+
 @dataclass(frozen=True)
 class Signer:
     """A member's private key and certificate: signs statements in its name."""
@@ -103,24 +121,26 @@ class Signer:
     def algorithm(self) -> str:
         return algorithm_for(self.key)
 
-    @property
-    def _header(self) -> dict[str, Any]:
-        return _header_for(self.certificate)
-
     def sign(self, claims: dict[str, Any], *, typ: str) -> str:
-        """A compact JWS over ``claims`` with this signer's certificate in ``x5c``."""
-        payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
-        header = {**self._header, "typ": typ}
-        return _jws.encode(payload, self.key, algorithm=self.algorithm, headers=header)
+        """A compact JWS over ``claims`` with this signer's certificate in ``x5c``.
+
+        Made directly with ``cryptography`` (RFC 7515 §5.1, RFC 7518 §3.4: an ES256
+        signature is ``R || S``, 32 bytes each); the header of one signer and ``typ`` is
+        encoded once.
+        """
+        signing_input = f"{_header_segment(self, typ)}.{_json_b64(claims)}".encode("ascii")
+        key = self.key
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            signature = key.sign(signing_input)
+        else:
+            r, s = decode_dss_signature(key.sign(signing_input, _ECDSA_SHA256))
+            signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return f"{signing_input.decode('ascii')}.{b64url(signature)}"
 
 
-@lru_cache(maxsize=64)
-def _cached_x5c(cert_der_fingerprint: bytes, cert: x509.Certificate) -> str:
-    return x5c_entry(cert)
-
-
-def _header_for(cert: x509.Certificate) -> dict[str, Any]:
-    return {"x5c": [_cached_x5c(cert.fingerprint(_HASH), cert)]}
+@lru_cache(maxsize=256)
+def _header_segment(signer: Signer, typ: str) -> str:
+    return _json_b64({"alg": signer.algorithm, "typ": typ, "x5c": [x5c_entry(signer.certificate)]})
 
 
 @dataclass(frozen=True)
@@ -133,12 +153,51 @@ class Verified:
     header: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Header:
+    """A parsed protected header and what it names (cached: one per signer and kind)."""
+
+    fields: dict[str, Any]
+    alg: str
+    typ: Any
+    certificate: x509.Certificate | None
+    problem: tuple[str, str] | None  # (reason, message) if the header is unusable
+
+
 @lru_cache(maxsize=4096)
-def _certificate_from_x5c(entry: str) -> x509.Certificate:
+def _parse_header(segment: str) -> _Header:
     try:
-        return x509.load_der_x509_certificate(base64.b64decode(entry, validate=True))
-    except (ValueError, binascii.Error) as e:
-        raise SignatureRejected("x5c_malformed", "the x5c certificate does not parse") from e
+        fields = orjson.loads(_b64url_decode(segment))
+    except ValueError:
+        return _Header({}, "", None, None, ("malformed", "the JWS header does not parse"))
+    if not isinstance(fields, dict):
+        return _Header({}, "", None, None, ("malformed", "the JWS header is not an object"))
+    alg, typ = fields.get("alg"), fields.get("typ")
+    if alg not in ALGORITHMS:
+        problem = ("algorithm", "the JWS algorithm must be ES256 or EdDSA")
+        return _Header(fields, "", typ, None, problem)
+    x5c = fields.get("x5c")
+    if not isinstance(x5c, list) or not x5c or not isinstance(x5c[0], str):
+        problem = ("x5c_missing", "the JWS header carries no x5c certificate")
+        return _Header(fields, alg, typ, None, problem)
+    try:
+        cert = x509.load_der_x509_certificate(base64.b64decode(x5c[0], validate=True))
+    except (ValueError, binascii.Error):
+        problem = ("x5c_malformed", "the x5c certificate does not parse")
+        return _Header(fields, alg, typ, None, problem)
+    key = cert.public_key()
+    try:
+        fits = (
+            isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey)
+            and algorithm_for(key) == alg
+        )
+    except ValueError:
+        fits = False
+    if not fits:
+        return _Header(
+            fields, alg, typ, cert, ("algorithm", "the JWS algorithm does not fit the key")
+        )
+    return _Header(fields, alg, typ, cert, None)
 
 
 def verify(
@@ -148,56 +207,64 @@ def verify(
     now: dt.datetime,
     typ: str,
 ) -> Verified:
-    """Verify a compact JWS of kind ``typ`` whose signer's certificate ``store`` trusts."""
-    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 32_768:
+    """Verify a compact JWS of kind ``typ`` whose signer's certificate ``store`` trusts.
+
+    The order: shape, header (algorithm, ``typ``, ``x5c``, key fits algorithm), the
+    certificate against the store at ``now``, the signature, then the payload.
+    """
+    if not isinstance(token, str) or len(token) > MAX_TOKEN or token.count(".") != 2:
         raise SignatureRejected("malformed", "not a compact JWS")
-    try:
-        header = _jws.get_unverified_header(token)
-    except jwt.InvalidTokenError as e:
-        raise SignatureRejected("malformed", "the JWS header does not parse") from e
-    alg = header.get("alg")
-    if alg not in ALGORITHMS:
+    head, payload_segment, signature_segment = token.split(".")
+    header = _parse_header(head)
+    if header.problem is not None and header.problem[0] == "malformed":
+        raise SignatureRejected(*header.problem)
+    if header.alg == "":
         raise SignatureRejected("algorithm", "the JWS algorithm must be ES256 or EdDSA")
-    if header.get("typ") != typ:
+    if header.typ != typ:
         raise SignatureRejected("typ", f"the JWS typ must be {typ}")
-    x5c = header.get("x5c")
-    if not isinstance(x5c, list) or not x5c or not isinstance(x5c[0], str):
+    if header.problem is not None:
+        raise SignatureRejected(*header.problem)
+    cert = header.certificate
+    if cert is None:  # pragma: no cover - a header without problem has its certificate
         raise SignatureRejected("x5c_missing", "the JWS header carries no x5c certificate")
-    cert = _certificate_from_x5c(x5c[0])
     try:
         store.verify(cert, now=now)
         signer = member_id_of(cert)
     except CertificateRejected as e:
         raise SignatureRejected(e.reason, str(e)) from e
-    key = cert.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
-        raise SignatureRejected("algorithm", "the certificate's key is not P-256 or Ed25519")
     try:
-        if algorithm_for(key) != alg:
-            raise SignatureRejected("algorithm", "the JWS algorithm does not fit the key")
+        signature = _b64url_decode(signature_segment)
+        payload = _b64url_decode(payload_segment)
     except ValueError as e:
-        raise SignatureRejected("algorithm", "the certificate's key is not P-256") from e
-    try:
-        payload = _jws.decode(token, key, algorithms=[alg])
-    except jwt.InvalidSignatureError as e:
-        raise SignatureRejected("bad_signature", "the JWS signature does not verify") from e
-    except jwt.InvalidTokenError as e:
         raise SignatureRejected("malformed", "the JWS does not parse") from e
+    signing_input = f"{head}.{payload_segment}".encode("ascii")
+    key = cert.public_key()
     try:
-        claims = json.loads(payload)
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, signing_input)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and len(signature) == 64:
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+            key.verify(der, signing_input, _ECDSA_SHA256)
+        else:
+            raise InvalidSignature()
+    except InvalidSignature as e:
+        raise SignatureRejected("bad_signature", "the JWS signature does not verify") from e
+    try:
+        claims = orjson.loads(payload)
     except ValueError as e:
         raise SignatureRejected("malformed", "the JWS payload is not JSON") from e
     if not isinstance(claims, dict):
         raise SignatureRejected("malformed", "the JWS payload is not a JSON object")
-    return Verified(claims=claims, certificate=cert, signer=signer, header=header)
+    return Verified(claims=claims, certificate=cert, signer=signer, header=header.fields)
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
     """The claims of a JWS without checking anything (for logs and error paths only)."""
     try:
-        payload = _jws.decode(token, options={"verify_signature": False})
-        claims = json.loads(payload)
-    except (jwt.InvalidTokenError, ValueError):
+        claims = orjson.loads(_b64url_decode(token.split(".")[1]))
+    except (ValueError, IndexError, AttributeError):
         return {}
     return claims if isinstance(claims, dict) else {}
 
