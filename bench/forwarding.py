@@ -27,7 +27,7 @@ from certs.authority import Authority
 from certs.dev import GATEWAY_ID, ensure_dev_pki
 from core.tls import client_context
 
-PROVIDER = '''
+PROVIDER = """
 import json, sys, uvicorn
 from core.tls import uvicorn_tls_options
 from pathlib import Path
@@ -42,7 +42,7 @@ pki = Path(sys.argv[1])
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning",
             **uvicorn_tls_options(cert=pki / "servers/population.crt",
                                   key=pki / "servers/population.key", ca=pki / "ca.crt"))
-'''
+"""
 
 
 def _free_port() -> int:
@@ -75,7 +75,9 @@ async def _drive(
     return done, time.perf_counter() - t0, _cpu() - cpu0
 
 
-async def _aiohttp(url: str, pki: Path, concurrency: int, seconds: float) -> tuple[int, float, float]:
+async def _aiohttp(
+    url: str, pki: Path, concurrency: int, seconds: float
+) -> tuple[int, float, float]:
     import aiohttp
 
     auth = Authority(pki)
@@ -116,9 +118,7 @@ def main(
         ensure_dev_pki(pki)
         port = _free_port()
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        provider = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-            [sys.executable, "-c", PROVIDER, str(pki), str(port)], env=env
-        )
+        provider = subprocess.Popen([sys.executable, "-c", PROVIDER, str(pki), str(port)], env=env)
         try:
             url = f"https://127.0.0.1:{port}/persons/1"
             deadline = time.monotonic() + 20
