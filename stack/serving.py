@@ -78,9 +78,17 @@ async def _serve_all(main: uvicorn.Server, public: uvicorn.Server | None) -> Non
     if public is None:
         await main.serve()
         return
+    # The citizens' listener opens only once the app has started (its lifespan verified the
+    # evidence log and started the record writer); a failed start never opens it.
+    main_task = asyncio.create_task(main.serve())
+    while not main.started:
+        if main_task.done():
+            await main_task
+            return
+        await asyncio.sleep(0.01)
     public_task = asyncio.create_task(public.serve())
     try:
-        await main.serve()
+        await main_task
     finally:
         public.should_exit = True
         await public_task
