@@ -84,6 +84,7 @@ def up(
 
 def _register_subcommands() -> None:
     """The other parts' commands: imported here so each part keeps its own CLI module."""
+    from auditor.cli import app as audit_app
     from certs.cli import app as certs_app
     from consumers.sdk.cli import call
     from gateway.cli import app as grants_app
@@ -92,6 +93,7 @@ def _register_subcommands() -> None:
     app.add_typer(certs_app, name="certs")
     app.add_typer(grants_app, name="grants")
     app.add_typer(citizen_app, name="citizen")
+    app.add_typer(audit_app, name="audit")
     app.command("call")(call)
 
 
