@@ -35,6 +35,7 @@ pytestmark = pytest.mark.stack
 ONE_STOP = CONSUMERS["one-stop"]
 LAND_OFFICE = CONSUMERS["land-office"]
 BANK = CONSUMERS["kyc"]
+HBR = "household-business-registration"
 
 
 def _sample(var_dir: Path, db: str, sql: str) -> str:
@@ -188,3 +189,48 @@ def test_the_bank_reads_a_citizen_only_with_the_citizens_consent(stack: RunningS
             consent=consent.json()["id"],
         )
         assert set(answer.data) == {"full_name", "date_of_birth"}
+
+
+def test_an_auditor_verifies_the_log_and_a_bundle_of_the_running_stack(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    """Issue 4's "done when": exchanges through `lienthong up`, then `audit verify` passes,
+    a bundle checks offline, and the openssl commands of docs/audit.md accept its parts."""
+    wait_until_ready(stack)
+    var = stack.var_dir
+    pki = str(var / "pki")
+    url = f"https://127.0.0.1:{stack.ports['gateway']}"
+    pid = _sample(var, "population", "SELECT personal_id FROM person WHERE date_of_death IS NULL")
+    with _client(stack, ONE_STOP) as one_stop:
+        answers = [
+            one_stop.population.person(pid, fields=["full_name"], purpose=HBR) for _ in range(3)
+        ]
+
+    def audit(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "stack", "audit", *args],
+            env=stack_env(stack.ports), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    state = tmp_path / "state.json"
+    bundle = tmp_path / "bundle.json"
+    # A checkpoint every 2 s, then its timestamp: bundle waits for one covering the exchange.
+    made = audit("bundle", answers[-1].x_road_id, "-o", str(bundle), "--pki", pki, "--url", url)
+    assert made.returncode == 0, made.stderr
+    verified = audit("verify", "--pki", pki, "--url", url, "--state", str(state))
+    assert verified.returncode == 0, verified.stderr + verified.stdout
+    assert json.loads(state.read_text())["size"] >= 6  # 3 exchanges: accepted + answered
+    checked = audit("check", str(bundle), "--pki", pki)
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+
+    parts = tmp_path / "parts"
+    extracted = audit("extract", str(bundle), "-o", str(parts), "--pki", pki)
+    assert extracted.returncode == 0, extracted.stderr
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
+    commands = doc.split("```sh audit-openssl\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert len(commands) == 2
+    for command in commands:
+        done = subprocess.run(
+            command.split(), cwd=parts, capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
