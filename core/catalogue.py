@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal, get_args
 
 from fastapi import APIRouter, FastAPI
@@ -122,12 +123,15 @@ class Operation(BaseModel):
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path parameters if ``method path`` (relative to the service) is this
         operation, else None. A parameter is one non-empty segment."""
-        if method != self.method:
-            return None
+        return self.match_path(path) if method == self.method else None
+
+    def match_path(self, path: str) -> dict[str, str] | None:
+        """The path parameters if ``path`` (relative to the service) is this operation's."""
         found = _compiled(self.path).fullmatch(path)
         return None if found is None else found.groupdict()
 
 
+@cache
 def _compiled(template: str) -> re.Pattern[str]:
     out, pos = [], 0
     for m in _PARAM.finditer(template):

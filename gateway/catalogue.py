@@ -8,7 +8,6 @@ for providers that are not up yet (a query to a provider whose catalogue is unkn
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,16 +15,18 @@ from typing import Any
 from core.catalogue import Catalogue as ProviderCatalogue
 from core.catalogue import Operation
 from core.ids.xroad import ClientId, ServiceId, parse_client_id
-from gateway.errors import OperationMethodNotAllowed, OperationUnknown, ServiceUnknown
-
-_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from gateway.errors import (
+    OperationMethodNotAllowed,
+    OperationUnknown,
+    ProviderUnavailable,
+    ServiceUnknown,
+)
 
 
 @dataclass(frozen=True)
 class CompiledOperation:
     service: ServiceId
     operation: Operation
-    pattern: re.Pattern[str]
 
     @property
     def method(self) -> str:
@@ -51,16 +52,6 @@ class CompiledOperation:
             value = body.get(name)
             return value if isinstance(value, str) else None
         return None
-
-
-def compile_path(template: str) -> re.Pattern[str]:
-    out, pos = [], 0
-    for m in _PARAM.finditer(template):
-        out.append(re.escape(template[pos : m.start()]))
-        out.append(f"(?P<{m.group(1)}>[^/]+)")
-        pos = m.end()
-    out.append(re.escape(template[pos:]))
-    return re.compile("".join(out))
 
 
 @dataclass
@@ -98,9 +89,7 @@ class Catalogue:
             del self._services[sid]
         for svc in catalogue.services:
             sid = provider.service(svc.code)
-            self._services[sid] = [
-                CompiledOperation(sid, op, compile_path(op.path)) for op in svc.operations
-            ]
+            self._services[sid] = [CompiledOperation(sid, op) for op in svc.operations]
 
     def missing(self) -> list[ProviderEntry]:
         return [e for e in self.providers.values() if e.catalogue is None]
@@ -119,8 +108,6 @@ class Catalogue:
         if ops is None:
             entry = self.providers.get(service.client)
             if entry is not None and entry.catalogue is None:
-                from gateway.errors import ProviderUnavailable
-
                 raise ProviderUnavailable(
                     f"{service.client} has not described its services yet",
                     detail={"provider": str(service.client)},
@@ -128,11 +115,11 @@ class Catalogue:
             raise ServiceUnknown(f"no service {service}", detail={"service": str(service)})
         allowed: list[str] = []
         for op in ops:
-            m = op.pattern.fullmatch(rest)
-            if m is None:
+            params = op.operation.match_path(rest)
+            if params is None:
                 continue
             if op.method == method:
-                return op, m.groupdict()
+                return op, params
             allowed.append(op.method)
         if allowed:
             raise OperationMethodNotAllowed(
