@@ -29,7 +29,7 @@ from certs.dev import (
 from core.errors import InvalidIdentifier
 from core.note import parse_signer_key, parse_verifier_key
 from core.pki import load_certificate
-from tests.certs.pki_world import DevPki, utc_now
+from tests.fixtures.pki_world import DevPki, utc_now
 
 
 def _snapshot(root: Path) -> dict[str, tuple[str, int]]:

@@ -21,7 +21,7 @@ from core.pki import (
     load_certificate,
     member_id_of,
 )
-from tests.certs.pki_world import DevPki, ForeignCa
+from tests.fixtures.pki_world import DevPki, ForeignCa
 
 SECOND = dt.timedelta(seconds=1)
 POPULATION = PROVIDERS["population"]

@@ -33,7 +33,7 @@ from core.signing import (
     unverified_claims,
     verify,
 )
-from tests.certs.pki_world import DevPki, ForeignCa
+from tests.fixtures.pki_world import DevPki, ForeignCa
 
 SECOND = dt.timedelta(seconds=1)
 CLIENT = CONSUMERS["one-stop"]

@@ -39,7 +39,7 @@ from core.timestamp import (
 )
 from stack.tsa.authority import TimeStampingUnit, parse_query
 from stack.tsa.settings import DEV_TSA_POLICY
-from tests.certs.pki_world import DevPki, ForeignCa
+from tests.fixtures.pki_world import DevPki, ForeignCa
 from tests.stack.procs import free_ports
 
 pytestmark = pytest.mark.anyio

@@ -21,7 +21,7 @@ from certs.authority import issue, new_key
 from certs.dev import CONSUMERS, GATEWAY_ID
 from core.pki import certificate_pem, load_private_key, member_id_of, write_private_key
 from core.tls import client_context, peer_certificate, uvicorn_tls_options
-from tests.certs.pki_world import DevPki, ForeignCa
+from tests.fixtures.pki_world import DevPki, ForeignCa
 
 MEMBER = CONSUMERS["land-office"]
 

@@ -30,19 +30,13 @@ from core.signing import TYP_CITIZEN, TYP_REQUEST, Signer, b64url
 from stack.citizen_id.app import NOTICE, STAND_IN_HEADER, EnvironmentRefused, create_app
 from stack.citizen_id.cli import app as citizen_cli
 from stack.citizen_id.settings import CitizenIdSettings
-from tests.certs.pki_world import DevPki, ForeignCa, dev_pki_at, utc_now
+from tests.fixtures.pki_world import DevPki, ForeignCa, utc_now
 
 pytestmark = pytest.mark.anyio
 
 ISSUER = parse_client_id(CITIZEN_ID_SERVICE_ID)
 PERSON = "001090012345"
 SECOND = dt.timedelta(seconds=1)
-
-
-@pytest.fixture(scope="module")
-def pki(dev_pki_root: Path) -> DevPki:
-    """The session's dev PKI (``tests/fixtures/pki.py``), read only."""
-    return dev_pki_at(dev_pki_root)
 
 
 @pytest.fixture(scope="module")

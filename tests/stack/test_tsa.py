@@ -37,19 +37,13 @@ from core.tls import client_context
 from stack.tsa.app import MAX_QUERY_BYTES, create_app
 from stack.tsa.authority import TimeStampingUnit
 from stack.tsa.settings import DEV_TSA_POLICY, TsaSettings
-from tests.certs.pki_world import DevPki, dev_pki_at
+from tests.fixtures.pki_world import DevPki
 from tests.stack.procs import free_ports
 
 pytestmark = pytest.mark.anyio
 
 DATA = b"lienthong.dev/evidence\n7\nmJ8vH1Hq2f0Yl3QyC9Qk1mY9t3lJm3w2qX0Yc3v6b1E=\n"
 QUERY_HEADERS = {"Content-Type": QUERY_CONTENT_TYPE}
-
-
-@pytest.fixture(scope="module")
-def pki(dev_pki_root: Path) -> DevPki:
-    """The session's dev PKI (``tests/fixtures/pki.py``), read only."""
-    return dev_pki_at(dev_pki_root)
 
 
 @pytest.fixture(scope="module")
