@@ -142,9 +142,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Refuse to start on a log that disagrees with its own last checkpoint.
-        await asyncio.to_thread(
-            verify_on_start, log, note_signer.verifier(), origin=settings.log_origin
-        )
+        try:
+            await asyncio.to_thread(
+                verify_on_start, log, note_signer.verifier(), origin=settings.log_origin
+            )
+        except BaseException:
+            engine.dispose()
+            raise
         await writer.start()
         checkpoints = (
             asyncio.create_task(checkpointer.run(), name="checkpointer")

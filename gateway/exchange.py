@@ -342,8 +342,10 @@ class Exchange:
             signatures=[self.keys.seal(trail.client_jws)],  # type: ignore[arg-type]
         )
         # Queued before forwarding (so it precedes the answer in the log), awaited with the
-        # answered record before the reply leaves (ADR 0006).
-        accepted_durable = asyncio.ensure_future(self.writer.append([accepted]))
+        # answered record before the reply leaves (ADR 0006). ``submit`` queues at once: a
+        # task would only queue at its first step, after an answer that failed without
+        # yielding (a provider known to be down) had taken its place in the log.
+        accepted_durable = self.writer.submit([accepted])
         try:
             return await self._forward(
                 request,

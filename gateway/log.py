@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -133,6 +132,25 @@ class LogStore:
         with self.engine.connect() as conn:
             return self._getter(conn)(0, index)
 
+    def nodes_page(
+        self, after: tuple[int, int] | None = None, limit: int = 10_000
+    ) -> list[tuple[int, int, bytes]]:
+        """Stored nodes ``(level, index, hash)`` in (level, index) order, after ``after``."""
+        q = select(merkle_node.c.level, merkle_node.c.idx, merkle_node.c.hash)
+        if after is not None:
+            level, idx = after
+            q = q.where(
+                or_(
+                    merkle_node.c.level > level,
+                    and_(merkle_node.c.level == level, merkle_node.c.idx > idx),
+                )
+            )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                q.order_by(merkle_node.c.level, merkle_node.c.idx).limit(limit)
+            ).all()
+        return [(int(r.level), int(r.idx), bytes(r.hash)) for r in rows]
+
     # -- checkpoints ---------------------------------------------------------------------
     def latest(self) -> StoredCheckpoint | None:
         with self.engine.connect() as conn:
@@ -225,35 +243,65 @@ class LogStore:
 
 
 def verify_on_start(store: LogStore, verifier: NoteVerifier, *, origin: str) -> int:
-    """Recompute the tree from the records; raise ``LogCorrupted`` unless it matches the last
-    checkpoint (its signature, its root) and the stored nodes. Returns the records checked."""
+    """Recompute the tree from every record; raise ``LogCorrupted`` unless the records are
+    contiguous from 0, the last checkpoint verifies (its signature, its root) and every
+    stored tree node is the one the records make. Returns the records checked.
+
+    The stored nodes are all compared, not only those a root is made of: the nodes inside
+    the perfect subtrees answer inclusion proofs, and those after the last checkpoint are
+    the right edge the next records (and the next checkpoint) are hashed onto.
+    """
     latest = store.latest()
-    if latest is None:
-        return 0
-    try:
-        cp = open_checkpoint(latest.note, verifier, origin=origin)
-    except NoteError as e:
-        raise LogCorrupted(f"the last checkpoint (size {latest.size}) does not verify: {e}") from e
-    if (cp.size, cp.root) != (latest.size, latest.root):
-        raise LogCorrupted(f"the last checkpoint's note and row disagree (size {latest.size})")
+    cp: Checkpoint | None = None
+    if latest is not None:
+        try:
+            cp = open_checkpoint(latest.note, verifier, origin=origin)
+        except NoteError as e:
+            raise LogCorrupted(
+                f"the last checkpoint (size {latest.size}) does not verify: {e}"
+            ) from e
+        if (cp.size, cp.root) != (latest.size, latest.root):
+            raise LogCorrupted(f"the last checkpoint's note and row disagree (size {latest.size})")
     tree = MemoryTree()
     step = 10_000
-    for start in range(0, cp.size, step):
-        rows = store.entries(start, min(cp.size, start + step))
+    while rows := store.entries(tree.size, tree.size + step):
         for seq, record in rows:
             if seq != tree.size:
                 raise LogCorrupted(f"record {tree.size} is missing from the log")
             tree.append(leaf_hash(record))
-    if tree.size != cp.size:
-        raise LogCorrupted(f"the log holds {tree.size} records, its checkpoint {cp.size}")
-    if tree.root() != cp.root:
-        raise LogCorrupted(
-            f"the records do not hash to the last checkpoint's root (size {cp.size}); "
-            "refusing to start — run `lienthong audit verify` to find the first bad record"
-        )
-    if store.root(cp.size) != cp.root:
-        raise LogCorrupted(f"the stored tree disagrees with the records (size {cp.size})")
+    if cp is not None:
+        if tree.size < cp.size:
+            raise LogCorrupted(f"the log holds {tree.size} records, its checkpoint {cp.size}")
+        if tree.root(cp.size) != cp.root:
+            raise LogCorrupted(
+                f"the records do not hash to the last checkpoint's root (size {cp.size}); "
+                "refusing to start — run `lienthong audit verify` to find the first bad record"
+            )
+    _check_stored_nodes(store, tree)
     return tree.size
+
+
+def _check_stored_nodes(store: LogStore, tree: MemoryTree) -> None:
+    """Every stored node is the recomputed one, and none is missing or extra."""
+    expected = sum(tree.size >> level for level in range(tree.size.bit_length()))
+    count = 0
+    after: tuple[int, int] | None = None
+    while page := store.nodes_page(after):
+        for level, idx, stored in page:
+            try:
+                computed = tree.get(level, idx)
+            except KeyError:
+                raise LogCorrupted(
+                    f"the stored tree has a node ({level}, {idx}) that no record makes"
+                ) from None
+            if stored != computed:
+                raise LogCorrupted(
+                    f"the stored tree disagrees with the records at node ({level}, {idx})"
+                )
+        count += len(page)
+        after = page[-1][:2]
+    if count != expected:
+        raise LogCorrupted(f"the stored tree has {count} nodes, the records make {expected}")
 
 
 class Checkpointer:
@@ -321,21 +369,19 @@ class Checkpointer:
         return stored
 
     async def timestamp_pending(self) -> None:
-        pending = await asyncio.to_thread(self.store.untimestamped)
-        if not pending:
+        """Timestamp the checkpoints still waiting, oldest first, until the TSA fails."""
+        if self.timestamper is None:
+            # No TSA configured: checkpoints are not timestamped, so no outage to fail on.
             self.untimestamped_since = None
             return
-        if self.untimestamped_since is None:
-            self.untimestamped_since = pending[0].signed_at.replace(
-                tzinfo=pending[0].signed_at.tzinfo or dt.UTC
-            )
-        if self.timestamper is None:
-            return
+        pending = await asyncio.to_thread(self.store.untimestamped)
         for cp in pending:
             try:
                 token = await self.timestamper(cp.note.encode("utf-8"))
             except Exception as e:
                 self.tsa_failures += 1
+                # Those before it are timestamped now: this one is the oldest waiting.
+                self.untimestamped_since = _utc(cp.signed_at)
                 logger.warning(
                     "timestamp not obtained",
                     extra={"fields": {"size": cp.size, "error": type(e).__name__}},
@@ -343,8 +389,6 @@ class Checkpointer:
                 return
             await asyncio.to_thread(self.store.set_timestamp, cp.size, token)
             self.tsa_last_success = self.clock()
+        # The TSA answered every request of this round: any backlog left is being worked
+        # through, not failing.
         self.untimestamped_since = None
-        with contextlib.suppress(IndexError):
-            remaining = await asyncio.to_thread(self.store.untimestamped, 1)
-            if remaining:
-                self.untimestamped_since = _utc(remaining[0].signed_at)

@@ -181,11 +181,15 @@ class RecordWriter:
         self._edge = {int(r.level): (int(r.idx), bytes(r.hash)) for r in rows}
 
     async def stop(self) -> None:
+        """Stop writing; appends still waiting get an error rather than wait forever."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        while not self._queue.empty():
+            _records, fut = self._queue.get_nowait()
+            _fail(fut, "the record writer stopped before writing this record")
 
     @property
     def size(self) -> int:
@@ -194,34 +198,33 @@ class RecordWriter:
 
     async def append(self, records: list[PendingRecord]) -> list[Appended]:
         """Make ``records`` durable; return their indices and leaf hashes (in order)."""
+        return await self.submit(records)
+
+    def submit(self, records: list[PendingRecord]) -> asyncio.Future[list[Appended]]:
+        """Queue ``records`` now; the future resolves once they are durable.
+
+        The queueing happens before this returns, so records submitted one after the other
+        are sequenced in that order, whatever the caller awaits in between (an exchange's
+        ``accepted`` record precedes its ``answered`` one even when forwarding fails at once).
+        """
         if self._task is None or self._task.done():
             raise RuntimeError("the record writer is not running")
         fut: asyncio.Future[list[Appended]] = asyncio.get_running_loop().create_future()
-        await self._queue.put((records, fut))
-        return await fut
+        self._queue.put_nowait((records, fut))  # unbounded: never blocks
+        return fut
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            count = len(batch[0][0])
-            deadline = loop.time() + self.window_s
-            while count < self.max_batch:
-                timeout = deadline - loop.time()
-                if timeout <= 0:
-                    break
-                try:
-                    item = await asyncio.wait_for(self._queue.get(), timeout)
-                except TimeoutError:
-                    break
-                batch.append(item)
-                count += len(item[0])
-            while count < self.max_batch and not self._queue.empty():
-                item = self._queue.get_nowait()
-                batch.append(item)
-                count += len(item[0])
+            batch: list[tuple[list[PendingRecord], asyncio.Future[list[Appended]]]] = []
             try:
+                await self._collect(batch)
                 results = await asyncio.to_thread(self._write, [r for r, _ in batch])
+            except asyncio.CancelledError:
+                # Stopped: whatever was taken off the queue gets an answer (the write may
+                # still commit in its thread, but nobody would be told).
+                for _records, fut in batch:
+                    _fail(fut, "the record writer stopped before confirming this record")
+                raise
             except Exception as e:
                 logger.exception("record batch failed; %d waiters get an error", len(batch))
                 for _records, fut in batch:
@@ -235,6 +238,29 @@ class RecordWriter:
                 pos += len(records)
             self.commits += 1
             self.appended += len(results)
+
+    async def _collect(
+        self, batch: list[tuple[list[PendingRecord], asyncio.Future[list[Appended]]]]
+    ) -> None:
+        """Fill ``batch``: the next append, then more for ``window_s`` or until it is full."""
+        loop = asyncio.get_running_loop()
+        batch.append(await self._queue.get())
+        count = len(batch[0][0])
+        deadline = loop.time() + self.window_s
+        while count < self.max_batch:
+            timeout = deadline - loop.time()
+            if timeout <= 0:
+                break
+            try:
+                item = await asyncio.wait_for(self._queue.get(), timeout)
+            except TimeoutError:
+                break
+            batch.append(item)
+            count += len(item[0])
+        while count < self.max_batch and not self._queue.empty():
+            item = self._queue.get_nowait()
+            batch.append(item)
+            count += len(item[0])
 
     def _write(self, batch: list[list[PendingRecord]]) -> list[Appended]:
         """One transaction: sequence the batch, write records, signatures and tree nodes."""
@@ -295,3 +321,8 @@ class RecordWriter:
         # Only once committed does this process's view move on.
         self._next_seq, self._edge = seq, edge
         return results
+
+
+def _fail(fut: asyncio.Future[list[Appended]], why: str) -> None:
+    if not fut.done():
+        fut.set_exception(RuntimeError(why))

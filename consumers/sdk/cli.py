@@ -239,13 +239,21 @@ def _send(client: GatewayClient, request: Call, *, raw: bool, verbose: bool) -> 
         _print_headers(err, e.status, e.headers, verbose)
         if e.response is not None and e.response.provider is not None:
             err.print(f"verified: signed by {e.response.provider}", style="dim green")
+        _print_receipt(err, e.receipt)
         typer.echo(json.dumps(e.body(), indent=2, ensure_ascii=False))
         err.print(f"error: {e.type}: {e.message}", style="bold red")
         raise typer.Exit(1) from e
     _print_headers(err, response.status, response.headers, verbose)
     if response.provider is not None:
         err.print(f"verified: signed by {response.provider}", style="dim green")
+    _print_receipt(err, response.receipt)
     _print_body(sys.stdout, response, raw)
+
+
+def _print_receipt(err: Console, receipt: dict[str, Any] | None) -> None:
+    """Where the gateway logged the exchange, from its verified receipt."""
+    if receipt is not None:
+        err.print(f"logged: evidence log entry {receipt['index']}", style="dim green")
 
 
 __all__ = ["DEFAULT_MEMBER", "DEV_OFFICIAL_ID", "call"]

@@ -35,8 +35,10 @@ chosen by ``type`` and, for a type this SDK does not know, by HTTP status::
         └── GatewayTimeout
 
 Every instance carries ``status``, ``type``, ``message``, ``detail`` and ``x_road_id`` (the
-id to quote when asking the gateway operator about the exchange), and ``response`` when a
-registry signed the error (a verified ``GatewayResponse``).
+id to quote when asking the gateway operator about the exchange), ``response`` when a
+registry signed the error (a verified ``GatewayResponse``), and ``receipt`` when the gateway
+gave a log receipt for it (the verified claims of ``X-Road-Log-Receipt``: the exchange's
+index and leaf hash in the evidence log, proof that the refusal or failure was recorded).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class GatewayError(Exception):
         *,
         response: GatewayResponse | None = None,
         headers: Mapping[str, str] | None = None,
+        receipt: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -76,6 +79,8 @@ class GatewayError(Exception):
         self.x_road_id = x_road_id
         self.response = response
         self.headers: Mapping[str, str] = headers if headers is not None else {}
+        #: The verified claims of the gateway's ``X-Road-Log-Receipt`` (``None``: none given).
+        self.receipt = receipt
 
     def body(self) -> dict[str, Any]:
         """The error as the X-Road error body ``{"type", "message", "detail"}``."""
@@ -209,10 +214,18 @@ class RateLimited(ClientError):
         *,
         response: GatewayResponse | None = None,
         headers: Mapping[str, str] | None = None,
+        receipt: dict[str, Any] | None = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(
-            status, type, message, detail, x_road_id, response=response, headers=headers
+            status,
+            type,
+            message,
+            detail,
+            x_road_id,
+            response=response,
+            headers=headers,
+            receipt=receipt,
         )
         self.retry_after = retry_after
 
@@ -269,8 +282,9 @@ class ResponseVerificationFailed(GatewayError):
     """The answer is not bound to this request or not signed by the service's owner.
 
     The message is generic; ``check`` names the failed check (``bad_signature``,
-    ``wrong_signer``, ``request_hash``, ``body_sha256``, ``status``, ``jti``, ...).
-    The data must not be used.
+    ``wrong_signer``, ``request_hash``, ``body_sha256``, ``status``, ``jti``, ...;
+    ``receipt`` when the gateway's log receipt is bad, with the precise ``reason`` in
+    ``detail``). The data must not be used.
     """
 
     error_type = "sdk.response_verification_failed"
@@ -383,6 +397,7 @@ def error_from(
     x_road_id: str | None,
     now: dt.datetime,
     response: GatewayResponse | None = None,
+    receipt: dict[str, Any] | None = None,
 ) -> GatewayError:
     """The exception for an error answer (``{"type","message","detail"}`` if the body is one)."""
     parsed: Any = None
@@ -409,6 +424,16 @@ def error_from(
             answered_id,
             response=response,
             headers=headers,
+            receipt=receipt,
             retry_after=parse_retry_after(headers.get("Retry-After"), now=now),
         )
-    return cls(status, type_, message, detail, answered_id, response=response, headers=headers)
+    return cls(
+        status,
+        type_,
+        message,
+        detail,
+        answered_id,
+        response=response,
+        headers=headers,
+        receipt=receipt,
+    )

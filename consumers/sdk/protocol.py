@@ -18,6 +18,14 @@ built request rather than re-encoded. An answer to a service call is accepted on
 the same ``jti``, request hash, HTTP status and body digest. Errors the gateway itself
 raises (``X-Road-Error``, 5xx, or 4xx without a registry signature) are not signed by a
 registry and are raised as they are.
+
+Every answer the gateway recorded in its evidence log carries ``X-Road-Log-Receipt``: a
+JWS (``xroad-receipt+jwt``) by the gateway naming this exchange (``jti``) and its record's
+place in the log (``index``, ``leaf_hash``; for a forwarded query also the ``accepted``
+record's). When present it must be signed by the gateway this client is configured for,
+trusted by the CA, for this X-Road-Id; its claims are kept on the answer or the error
+(``receipt``) as the client's evidence that the exchange was logged. Gateways older than
+the evidence log send none: ``receipt`` is then ``None``.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import datetime as dt
 import json
 import logging
 import random
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +56,7 @@ from core.ids.personal import validate_personal_id
 from core.ids.xroad import ClientId, ServiceId, parse_client_id, parse_service_id
 from core.pki import TrustStore
 from core.signing import (
+    TYP_RECEIPT,
     TYP_REQUEST,
     TYP_RESPONSE,
     SignatureRejected,
@@ -74,6 +84,7 @@ H_SERVICE = "X-Road-Service"
 H_REQUEST_HASH = "X-Road-Request-Hash"
 H_RESPONSE_SIGNATURE = "X-Road-Response-Signature"
 H_ERROR = "X-Road-Error"
+H_RECEIPT = "X-Road-Log-Receipt"
 
 #: The metaservice the gateway answers at ``/r1/listClients``.
 LIST_CLIENTS = "listClients"
@@ -82,6 +93,8 @@ PROVIDER_METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 MAX_HEADER_VALUE = 128
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 Params = Mapping[str, str | Sequence[str] | None]
 Clock = Callable[[], dt.datetime]
@@ -146,6 +159,10 @@ class GatewayResponse:
     #: This client's own request JWS (kept as evidence of what was asked).
     request_signature: str = ""
     response_claims: dict[str, Any] = field(default_factory=dict)
+    #: The verified claims of the gateway's ``X-Road-Log-Receipt``: where the exchange is
+    #: in the evidence log (``index``, ``leaf_hash``, ``accepted_index``...). ``None`` when
+    #: the gateway sent none (metaservices, gateways older than the evidence log).
+    receipt: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -388,22 +405,25 @@ class ClientCore:
     ) -> GatewayResponse:
         """The verified answer to ``prepared``, or the exception it stands for."""
         now = self.clock()
+        receipt = self._receipt(prepared, status, headers, now)
         token = headers.get(H_RESPONSE_SIGNATURE) or None  # an empty header is no signature
         if status >= 500 or (status >= 300 and token is None):
             # The gateway's own error: not signed by a registry, nothing to verify.
-            raise error_from(status, headers, body, x_road_id=prepared.x_road_id, now=now)
+            raise error_from(
+                status, headers, body, x_road_id=prepared.x_road_id, now=now, receipt=receipt
+            )
         call = prepared.call
         claims: dict[str, Any] = {}
         signer: ClientId | None = None
         if token is not None:
-            signer, claims = self._verify(prepared, status, headers, body, token, now)
+            signer, claims = self._verify(prepared, status, headers, body, token, now, receipt)
         elif call.service is not None:
-            raise self._rejected(prepared, status, "signature_missing")
+            raise self._rejected(prepared, status, "signature_missing", receipt=receipt)
         else:
             # A metaservice, answered by the gateway over the TLS connection it authenticated.
             sent = headers.get(H_REQUEST_HASH)
             if sent is not None and sent != prepared.request_hash:
-                raise self._rejected(prepared, status, "request_hash_header")
+                raise self._rejected(prepared, status, "request_hash_header", receipt=receipt)
         response = GatewayResponse(
             status=status,
             data=_parse_json(body),
@@ -416,13 +436,51 @@ class ClientCore:
             service=call.service,
             request_signature=prepared.signature,
             response_claims=claims,
+            receipt=receipt,
         )
         if status >= 300:
             # A registry's own refusal (e.g. client.person_not_found), signed and verified.
             raise error_from(
-                status, headers, body, x_road_id=prepared.x_road_id, now=now, response=response
+                status,
+                headers,
+                body,
+                x_road_id=prepared.x_road_id,
+                now=now,
+                response=response,
+                receipt=receipt,
             )
         return response
+
+    def _receipt(
+        self, prepared: Prepared, status: int, headers: httpx.Headers, now: dt.datetime
+    ) -> dict[str, Any] | None:
+        """The verified claims of ``X-Road-Log-Receipt``; ``None`` if the gateway sent none.
+
+        A receipt must be the configured gateway's (signer and ``iss``), trusted by the CA
+        at ``now``, for this exchange (``jti``), and name a place in the log (``index``,
+        ``leaf_hash``; an ``accepted_index`` before it). Anything else is a
+        ``ResponseVerificationFailed`` with check ``receipt``.
+        """
+        token = headers.get(H_RECEIPT)
+        if token is None:
+            return None  # a gateway older than the evidence log
+        try:
+            verified = verify(token, store=self.store, now=now, typ=TYP_RECEIPT)
+        except SignatureRejected as e:
+            raise self._rejected(prepared, status, "receipt", reason=e.reason) from e
+        claims = verified.claims
+        problem = None
+        if verified.signer != self.gateway_id:
+            problem = "wrong_signer"
+        elif claims.get("iss") != str(self.gateway_id):
+            problem = "iss"
+        elif claims.get("jti") != prepared.x_road_id:
+            problem = "jti"
+        else:
+            problem = _log_position_problem(claims)
+        if problem is not None:
+            raise self._rejected(prepared, status, "receipt", reason=problem)
+        return claims
 
     def _verify(
         self,
@@ -432,21 +490,22 @@ class ClientCore:
         body: bytes,
         token: str,
         now: dt.datetime,
+        receipt: dict[str, Any] | None = None,
     ) -> tuple[ClientId, dict[str, Any]]:
         call = prepared.call
         expected = call.provider or self.gateway_id
         if headers.get(H_REQUEST_HASH) != prepared.request_hash:
-            raise self._rejected(prepared, status, "request_hash_header")
+            raise self._rejected(prepared, status, "request_hash_header", receipt=receipt)
         answered_id = headers.get(H_ID)
         if answered_id is not None and answered_id != prepared.x_road_id:
-            raise self._rejected(prepared, status, "x_road_id")
+            raise self._rejected(prepared, status, "x_road_id", receipt=receipt)
         answered_service = headers.get(H_SERVICE)
         if call.service is not None and answered_service not in (None, str(call.service)):
-            raise self._rejected(prepared, status, "service")
+            raise self._rejected(prepared, status, "service", receipt=receipt)
         try:
             verified = verify(token, store=self.store, now=now, typ=TYP_RESPONSE)
         except SignatureRejected as e:
-            raise self._rejected(prepared, status, e.reason) from e
+            raise self._rejected(prepared, status, e.reason, receipt=receipt) from e
         claims = verified.claims
         problem = None
         if verified.signer != expected:
@@ -462,22 +521,58 @@ class ClientCore:
         elif claims.get("body_sha256") != sha256_b64url(body):
             problem = "body_sha256"
         if problem is not None:
-            raise self._rejected(prepared, status, problem)
+            raise self._rejected(prepared, status, problem, receipt=receipt)
         return verified.signer, claims
 
-    def _rejected(self, prepared: Prepared, status: int, check: str) -> ResponseVerificationFailed:
-        logger.warning(
-            "response verification failed",
-            extra={"fields": {"check": check, "xroad_id": prepared.x_road_id}},
+    def _rejected(
+        self,
+        prepared: Prepared,
+        status: int,
+        check: str,
+        *,
+        reason: str | None = None,
+        receipt: dict[str, Any] | None = None,
+    ) -> ResponseVerificationFailed:
+        fields = {"check": check, "xroad_id": prepared.x_road_id}
+        detail: dict[str, Any] = {"check": check}
+        if reason is not None:
+            fields["reason"] = detail["reason"] = reason
+        logger.warning("response verification failed", extra={"fields": fields})
+        message = (
+            "the gateway's log receipt does not verify for this request; do not rely on this answer"
+            if check == "receipt"
+            else "the response is not signed by the service's provider for this request; "
+            "do not use its data"
         )
         return ResponseVerificationFailed(
             status,
             ResponseVerificationFailed.error_type,
-            "the response is not signed by the service's provider for this request; "
-            "do not use its data",
-            {"check": check},
+            message,
+            detail,
             prepared.x_road_id,
+            receipt=receipt,
         )
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _log_position_problem(claims: Mapping[str, Any]) -> str | None:
+    """What is wrong with a receipt's place in the log, if anything."""
+    index = claims.get("index")
+    if not _is_index(index):
+        return "index"
+    if not isinstance(claims.get("leaf_hash"), str) or not _HEX64.fullmatch(claims["leaf_hash"]):
+        return "leaf_hash"
+    if "accepted_index" in claims:
+        accepted = claims["accepted_index"]
+        if not _is_index(accepted) or accepted >= index:
+            return "accepted_index"
+        digest = claims.get("accepted_leaf_hash")
+        if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
+            return "accepted_leaf_hash"
+    return None
 
 
 def _parse_service(service: str) -> ServiceId:

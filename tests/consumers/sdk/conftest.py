@@ -4,7 +4,8 @@ The dev PKI is made once per session with ``certs.dev.ensure_dev_pki``; registry
 are signed with the providers' own member keys, so the SDK's verification runs on real
 crypto. ``FakeGateway`` records every request and answers from a queue of replies (the
 last one repeats); ``gateway.signed(...)`` builds a registry-signed answer and
-``gateway.error(...)`` an error of the gateway's own.
+``gateway.error(...)`` an error of the gateway's own; ``gateway.with_receipt(reply)`` adds
+the gateway's signed ``X-Road-Log-Receipt`` to any of them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from certs.authority import Authority
 from certs.dev import CONSUMERS, PROVIDERS, ensure_dev_pki
 from consumers.sdk import AsyncGatewayClient, GatewayClient
 from core.pki import TrustStore
-from core.signing import TYP_RESPONSE, Signer, sha256_b64url, timestamp
+from core.signing import TYP_RECEIPT, TYP_RESPONSE, Signer, sha256_b64url, timestamp
 
 GATEWAY_URL = "https://127.0.0.1:8443"
 ONE_STOP = CONSUMERS["one-stop"]
@@ -33,6 +34,12 @@ OFFICIAL = "001080000001"
 PID = "001090012345"
 
 Reply = Callable[[httpx.Request], httpx.Response]
+
+LOG_ORIGIN = "lienthong.local/evidence-log"
+RECEIPT_INDEX = 41
+LEAF = "ab" * 32
+ACCEPTED_LEAF = "cd" * 32
+DROP: Any = object()  # a receipt claim override that leaves the claim out
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +159,45 @@ class FakeGateway:
             return httpx.Response(status, json=body, headers=out)
 
         return reply
+
+    def receipt_claims(self, request: httpx.Request, **claims: Any) -> dict[str, Any]:
+        """The claims of the gateway's receipt for ``request`` (any overridden or DROPped)."""
+        out: dict[str, Any] = {
+            "iss": str(self.signers["gateway"].member_id),
+            "jti": request.headers["X-Road-Id"],
+            "origin": LOG_ORIGIN,
+            "index": RECEIPT_INDEX,
+            "leaf_hash": LEAF,
+            "iat": timestamp(self.now),
+            "accepted_index": RECEIPT_INDEX - 1,
+            "accepted_leaf_hash": ACCEPTED_LEAF,
+        }
+        out.update(claims)
+        return {k: v for k, v in out.items() if v is not DROP}
+
+    def with_receipt(
+        self,
+        reply: Reply,
+        *,
+        by: str = "gateway",
+        typ: str = TYP_RECEIPT,
+        token: str | None = None,
+        signer: Signer | None = None,
+        **claims: Any,
+    ) -> Reply:
+        """``reply`` with ``X-Road-Log-Receipt``: signed by member ``by`` (or ``signer``) over
+        ``receipt_claims``, or exactly ``token``."""
+
+        def wrapped(request: httpx.Request) -> httpx.Response:
+            response = reply(request)
+            value = token
+            if value is None:
+                sign_with = signer or self.signers[by]
+                value = sign_with.sign(self.receipt_claims(request, **claims), typ=typ)
+            response.headers["X-Road-Log-Receipt"] = value
+            return response
+
+        return wrapped
 
     def unsigned(self, body: Any, status: int = 200) -> Reply:
         """A metaservice answer from the gateway itself (no registry signature)."""
