@@ -137,7 +137,7 @@ def create_app(
         log_origin=settings.log_origin,
         fail_closed=checkpointer.fail_closed,
     )
-    exchange.metaservices = Metaservices(catalogue, policy)
+    exchange.metaservices = Metaservices(catalogue, policy, log)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -2,12 +2,16 @@
 
 ``listClients`` (every provider and client subsystem the gateway knows), ``listMethods``
 (a provider's services and operations), ``allowedMethods`` (those the calling client has an
-access right for) and ``getOpenAPI?serviceCode=`` (the provider's OpenAPI, narrowed to one
-service). They are signed requests like any other, but read only the catalogue and policy.
+access right for), ``getOpenAPI?serviceCode=`` (the provider's OpenAPI, narrowed to one
+service), and (+) ``logProof?xRoadId=`` on the caller's own subsystem: inclusion proofs of
+its own exchange's records in the evidence log. They are signed requests like any other,
+but read only the catalogue, the policy and the log.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -15,20 +19,26 @@ from starlette.responses import JSONResponse
 
 from core.errors import BadRequest
 from core.ids.xroad import ClientId
+from core.merkle import leaf_hash
+from gateway.audit import ExchangeNotFound
 from gateway.catalogue import Catalogue
-from gateway.errors import ServiceUnknown
+from gateway.errors import AccessDenied, ServiceUnknown
+from gateway.log import LogStore
 from gateway.policy import Policy
 from gateway.protocol import Target
 
 
 class Metaservices:
-    def __init__(self, catalogue: Catalogue, policy: Policy) -> None:
+    def __init__(self, catalogue: Catalogue, policy: Policy, log: LogStore | None = None) -> None:
         self.catalogue = catalogue
         self.policy = policy
+        self.log = log
 
     async def answer(self, target: Target, client: ClientId, request: Request) -> JSONResponse:
         if target.kind == "listClients":
             return JSONResponse({"clients": self.list_clients()})
+        if target.kind == "logProof":
+            return JSONResponse(await self.log_proof(target, client, request))
         provider = target.provider
         if provider is None or provider not in self.catalogue.providers:
             raise ServiceUnknown(f"{provider} provides no services here")
@@ -44,6 +54,43 @@ class Metaservices:
         if not code:
             raise BadRequest("getOpenAPI needs ?serviceCode=", detail={"parameter": "serviceCode"})
         return JSONResponse(self.openapi(provider, code))
+
+    async def log_proof(self, target: Target, client: ClientId, request: Request) -> dict[str, Any]:
+        """``GET /r1/{own subsystem}/logProof?xRoadId=``: where a member's own exchange is in
+        the evidence log — each record's index and leaf hash, its inclusion proof, and the
+        signed checkpoint the proofs lead to (to check against the pinned log key)."""
+        if target.provider != client:
+            raise AccessDenied("logProof answers for the calling subsystem's own exchanges")
+        x_road_id = request.query_params.get("xRoadId")
+        if not x_road_id:
+            raise BadRequest("logProof needs ?xRoadId=", detail={"parameter": "xRoadId"})
+        if self.log is None:  # pragma: no cover - the app always wires the log
+            raise ServiceUnknown("this gateway keeps no evidence log")
+        log = self.log
+        rows = await asyncio.to_thread(log.records_of, x_road_id)
+        own = [(i, data) for i, data in rows if json.loads(data).get("client") == str(client)]
+        if not own:
+            raise ExchangeNotFound()
+        latest = await asyncio.to_thread(log.latest)
+        records = []
+        for i, data in own:
+            proof = (
+                await asyncio.to_thread(log.inclusion, i, latest.size)
+                if latest is not None and i < latest.size
+                else None
+            )
+            records.append(
+                {
+                    "index": i,
+                    "leaf_hash": leaf_hash(data).hex(),
+                    "proof": [p.hex() for p in proof] if proof is not None else None,
+                }
+            )
+        return {
+            "x_road_id": x_road_id,
+            "checkpoint": latest.public() if latest else None,
+            "records": records,
+        }
 
     def list_clients(self) -> list[dict[str, Any]]:
         roles: dict[ClientId, set[str]] = {}

@@ -27,7 +27,7 @@ from gateway.errors import SignatureInvalid
 
 _SHA256 = hashes.SHA256()
 
-METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})
+METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI", "logProof"})
 
 _ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _PURPOSE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")

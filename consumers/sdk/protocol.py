@@ -89,7 +89,7 @@ H_RECEIPT = "X-Road-Log-Receipt"
 #: The metaservice the gateway answers at ``/r1/listClients``.
 LIST_CLIENTS = "listClients"
 #: The metaservices the gateway answers at ``/r1/{provider}/<name>``.
-PROVIDER_METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI"})
+PROVIDER_METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI", "logProof"})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 MAX_HEADER_VALUE = 128

@@ -383,3 +383,8 @@ class Metaservices(Generic[R]):
     def get_openapi(self, provider: str, service_code: str) -> R:
         """``GET /r1/{provider}/getOpenAPI?serviceCode=...``: one service's OpenAPI."""
         return self._get(f"{provider}/getOpenAPI", {"serviceCode": service_code})
+
+    def log_proof(self, x_road_id: str) -> R:
+        """``GET /r1/{own subsystem}/logProof?xRoadId=...``: inclusion proofs of this client's
+        records of one exchange (check them with ``consumers.sdk.logproof.verify_log_proof``)."""
+        return self._get(f"{self._core.member_id}/logProof", {"xRoadId": x_road_id})
