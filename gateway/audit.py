@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -192,22 +192,7 @@ async def exchange(request: Request, _auditor: AuditorDep, x_road_id: str) -> JS
     rows = await asyncio.to_thread(log.records_of, x_road_id)
     if not rows:
         raise ExchangeNotFound()
-    latest = await asyncio.to_thread(log.latest)
-    records: list[dict[str, Any]] = []
-    for i, data in rows:
-        proof = (
-            await asyncio.to_thread(log.inclusion, i, latest.size)
-            if latest is not None and i < latest.size
-            else None
-        )
-        records.append(
-            {
-                "index": i,
-                "record": data.decode("utf-8"),
-                "leaf_hash": leaf_hash(data).hex(),
-                "proof": [p.hex() for p in proof] if proof is not None else None,
-            }
-        )
+    latest, records = await asyncio.to_thread(log.proven, rows)
     sigs = await asyncio.to_thread(_signatures, request, [d for _, d in rows])
     return JSONResponse(
         {

@@ -232,6 +232,26 @@ class LogStore:
             ).all()
         return [(int(r.seq), bytes(r.record)) for r in rows]
 
+    def proven(
+        self, rows: list[tuple[int, bytes]]
+    ) -> tuple[StoredCheckpoint | None, list[dict[str, Any]]]:
+        """The latest checkpoint, and for each ``(index, record)`` its leaf hash and inclusion
+        proof under it (``None`` for a record the checkpoint does not cover yet)."""
+        latest = self.latest()
+        out = []
+        for i, data in rows:
+            covered = latest is not None and i < latest.size
+            proof = self.inclusion(i, latest.size) if covered and latest else None
+            out.append(
+                {
+                    "index": i,
+                    "record": data.decode("utf-8"),
+                    "leaf_hash": leaf_hash(data).hex(),
+                    "proof": [p.hex() for p in proof] if proof is not None else None,
+                }
+            )
+        return latest, out
+
     def records_of(self, x_road_id: str) -> list[tuple[int, bytes]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
