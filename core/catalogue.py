@@ -159,6 +159,47 @@ class CatalogueService(BaseModel):
         return self
 
 
+def service(code: str, title: Title, *operations: Operation) -> CatalogueService:
+    """A service with its operations (the shorthand registries describe themselves with,
+    with ``read`` and ``check``)."""
+    return CatalogueService(code=code, title=title, operations=operations)
+
+
+def read(
+    path: str,
+    summary: str,
+    *,
+    fields: Iterable[str],
+    fields_at: str = "",
+    subject: str | None,
+    personal_data: bool = True,
+) -> Operation:
+    """A ``GET`` that answers a record whose ``fields`` (keys at ``fields_at``) a query
+    may select."""
+    return Operation(
+        method="GET",
+        path=path,
+        summary=summary,
+        fields=tuple(fields),
+        fields_at=fields_at,
+        subject=subject,
+        personal_data=personal_data,
+    )
+
+
+def check(path: str, summary: str, *, subject: str | None, personal_data: bool = True) -> Operation:
+    """A ``POST`` that verifies facts named in its body and selects no fields."""
+    return Operation(
+        method="POST",
+        path=path,
+        summary=summary,
+        fields=(),
+        fields_at=None,
+        subject=subject,
+        personal_data=personal_data,
+    )
+
+
 class Catalogue(BaseModel):
     """Everything a provider offers through the gateway."""
 

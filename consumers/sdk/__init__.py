@@ -40,8 +40,10 @@ from consumers.sdk.protocol import (
     DEFAULT_GATEWAY_ID,
     DEFAULT_GATEWAY_URL,
     Call,
+    CallContext,
     ClientCore,
     GatewayResponse,
+    RequestOptions,
 )
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "BadGateway",
     "BadRequest",
     "Call",
+    "CallContext",
     "ClientCore",
     "ClientError",
     "ConsentInvalid",
@@ -74,6 +77,7 @@ __all__ = [
     "PurposeRequired",
     "PurposeUnknown",
     "RateLimited",
+    "RequestOptions",
     "ResponseVerificationFailed",
     "ServerError",
     "ServiceUnavailable",

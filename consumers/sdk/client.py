@@ -18,12 +18,11 @@ with a new X-Road-Id; nothing else is retried.
 from __future__ import annotations
 
 import random
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple, Self, Unpack
 
 import anyio
 import httpx
@@ -36,8 +35,8 @@ from consumers.sdk.protocol import (
     ClientCore,
     Clock,
     GatewayResponse,
-    Params,
     Prepared,
+    RequestOptions,
 )
 from consumers.sdk.services import Business, Land, Metaservices, Population
 from core.ids.xroad import ClientId
@@ -124,37 +123,18 @@ class _ClientBase:
     def member_id(self) -> ClientId:
         return self._core.member_id
 
-    def _tls(self) -> ssl.SSLContext:
-        return client_context(ca=self._ca, cert=self._cert, key=self._key)
-
-    def _request_call(
-        self,
-        method: str,
-        service: str,
-        path: str,
-        *,
-        params: Params | None,
-        json: Any,
-        content: bytes | None,
-        purpose: str | None,
-        consent: str | None,
-        issue: str | None,
-        user_id: str | None,
-        idempotent: bool | None,
-    ) -> Call:
-        return self._core.service_call(
-            method,
-            service,
-            path,
-            params=params,
-            json=json,
-            content=content,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
-            idempotent=idempotent,
-        )
+    def _http_options(self, transport: object) -> dict[str, Any]:
+        """The httpx client settings of both clients (mTLS unless a test transport is given)."""
+        return {
+            "verify": (
+                client_context(ca=self._ca, cert=self._cert, key=self._key)
+                if transport is None
+                else True
+            ),
+            "timeout": self._timeout,
+            "follow_redirects": False,
+            "trust_env": False,
+        }
 
 
 class GatewayClient(_ClientBase):
@@ -173,49 +153,17 @@ class GatewayClient(_ClientBase):
     ) -> None:
         super().__init__(member_id, cert, key, ca, **kw)
         self._sleep = sleep
-        self._http = httpx.Client(
-            verify=self._tls() if transport is None else True,
-            transport=transport,
-            timeout=self._timeout,
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._http = httpx.Client(transport=transport, **self._http_options(transport))
         self.population: Population[GatewayResponse] = Population(self._core, self.send)
         self.business: Business[GatewayResponse] = Business(self._core, self.send)
         self.land: Land[GatewayResponse] = Land(self._core, self.send)
         self.meta: Metaservices[GatewayResponse] = Metaservices(self._core, self.send)
 
     def request(
-        self,
-        method: str,
-        service: str,
-        path: str = "",
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        content: bytes | None = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
-        idempotent: bool | None = None,
+        self, method: str, service: str, path: str = "", **options: Unpack[RequestOptions]
     ) -> GatewayResponse:
         """Call ``path`` (``/001090012345``) of ``service`` (``VN/GOV/BCA/population/persons``)."""
-        return self.send(
-            self._request_call(
-                method,
-                service,
-                path,
-                params=params,
-                json=json,
-                content=content,
-                purpose=purpose,
-                consent=consent,
-                issue=issue,
-                user_id=user_id,
-                idempotent=idempotent,
-            )
-        )
+        return self.send(self._core.service_call(method, service, path, **options))
 
     def send(self, call: Call) -> GatewayResponse:
         """Send ``call``, retrying 503s of idempotent calls; the verified answer."""
@@ -282,49 +230,17 @@ class AsyncGatewayClient(_ClientBase):
     ) -> None:
         super().__init__(member_id, cert, key, ca, **kw)
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            verify=self._tls() if transport is None else True,
-            transport=transport,
-            timeout=self._timeout,
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._http = httpx.AsyncClient(transport=transport, **self._http_options(transport))
         self.population: Population[Pending] = Population(self._core, self.send)
         self.business: Business[Pending] = Business(self._core, self.send)
         self.land: Land[Pending] = Land(self._core, self.send)
         self.meta: Metaservices[Pending] = Metaservices(self._core, self.send)
 
     async def request(
-        self,
-        method: str,
-        service: str,
-        path: str = "",
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        content: bytes | None = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
-        idempotent: bool | None = None,
+        self, method: str, service: str, path: str = "", **options: Unpack[RequestOptions]
     ) -> GatewayResponse:
         """Call ``path`` of ``service``; see ``GatewayClient.request``."""
-        return await self.send(
-            self._request_call(
-                method,
-                service,
-                path,
-                params=params,
-                json=json,
-                content=content,
-                purpose=purpose,
-                consent=consent,
-                issue=issue,
-                user_id=user_id,
-                idempotent=idempotent,
-            )
-        )
+        return await self.send(self._core.service_call(method, service, path, **options))
 
     async def send(self, call: Call) -> GatewayResponse:
         """Send ``call``, retrying 503s of idempotent calls; the verified answer."""

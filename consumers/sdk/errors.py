@@ -415,18 +415,9 @@ def error_from(
     detail = payload.get("detail")
     answered_id = headers.get("X-Road-Id") or x_road_id
     cls = error_class(status, type_)
+    extra: dict[str, Any] = {}
     if issubclass(cls, RateLimited):
-        return cls(
-            status,
-            type_,
-            message,
-            detail,
-            answered_id,
-            response=response,
-            headers=headers,
-            receipt=receipt,
-            retry_after=parse_retry_after(headers.get("Retry-After"), now=now),
-        )
+        extra["retry_after"] = parse_retry_after(headers.get("Retry-After"), now=now)
     return cls(
         status,
         type_,
@@ -436,4 +427,5 @@ def error_from(
         response=response,
         headers=headers,
         receipt=receipt,
+        **extra,
     )

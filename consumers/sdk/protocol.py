@@ -38,7 +38,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -230,6 +230,24 @@ def _normalise_params(params: Params | None) -> tuple[tuple[str, str], ...]:
 def json_body(obj: Any) -> bytes:
     """The bytes the SDK sends (and signs) for a JSON body: compact UTF-8."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class CallContext(TypedDict, total=False):
+    """The exchange's context a call takes as keywords (each optional)."""
+
+    purpose: str | None  # X-Road-Purpose
+    consent: str | None  # X-Road-Consent
+    issue: str | None  # X-Road-Issue, the case number
+    user_id: str | None  # X-Road-UserId; None or absent: the client's
+
+
+class RequestOptions(CallContext, total=False):
+    """The keywords of ``GatewayClient.request``: a body or query and the context."""
+
+    params: Params | None
+    json: Any
+    content: bytes | None  # raw body; give json or content, not both
+    idempotent: bool | None  # None: by method (GET, HEAD, ... are)
 
 
 # -- the core --------------------------------------------------------------------------------

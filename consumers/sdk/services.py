@@ -4,9 +4,10 @@ Each namespace builds a ``Call`` and hands it to the client's ``send``; the sync
 ``send`` returns a ``GatewayResponse``, the async client's a coroutine of one, so one class
 serves both (``Population[GatewayResponse]``, ``Population[Awaitable[GatewayResponse]]``).
 
-Every method takes the exchange's context as keywords: ``purpose`` (``X-Road-Purpose``),
-``consent`` (``X-Road-Consent``), ``issue`` (``X-Road-Issue``, the case number) and
-``user_id`` (``X-Road-UserId``, defaulting to the client's). Reads take ``fields``, the
+Every method takes the exchange's context as keywords (``CallContext``, all optional):
+``purpose`` (``X-Road-Purpose``), ``consent`` (``X-Road-Consent``), ``issue``
+(``X-Road-Issue``, the case number) and ``user_id`` (``X-Road-UserId``, defaulting to the
+client's). Reads take ``fields``, the
 fields to return (``None``: all the grant allows). The verification POSTs are read-only,
 so they are marked idempotent and retried on 503 like reads.
 """
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, Unpack
 from urllib.parse import quote
 
-from consumers.sdk.protocol import Call, ClientCore
+from consumers.sdk.protocol import Call, CallContext, ClientCore
 
 R = TypeVar("R")
 
@@ -55,20 +56,14 @@ class Namespace(Generic[R]):
         path: str,
         *,
         fields: Fields,
-        purpose: str | None,
-        consent: str | None,
-        issue: str | None,
-        user_id: str | None,
+        **context: Unpack[CallContext],
     ) -> R:
         call = self._core.service_call(
             "GET",
             f"{self.provider}/{code}",
             path,
             params=_fields_param(fields),
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
         return self._send(call)
 
@@ -77,21 +72,14 @@ class Namespace(Generic[R]):
         code: str,
         path: str,
         body: dict[str, Any],
-        *,
-        purpose: str | None,
-        consent: str | None,
-        issue: str | None,
-        user_id: str | None,
+        **context: Unpack[CallContext],
     ) -> R:
         call = self._core.service_call(
             "POST",
             f"{self.provider}/{code}",
             path,
             json={k: v for k, v in body.items() if v is not None},
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
             idempotent=True,  # a verification reads, never writes
         )
         return self._send(call)
@@ -107,20 +95,14 @@ class Population(Namespace[R]):
         personal_id: str,
         *,
         fields: Fields = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``GET persons/{personal_id}``: the person's record (top-level ``fields``)."""
         return self._read(
             "persons",
             f"/{_segment(personal_id)}",
             fields=fields,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
     def household(
@@ -128,20 +110,14 @@ class Population(Namespace[R]):
         personal_id: str,
         *,
         fields: Fields = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``GET persons/{personal_id}/household``: the household (``fields`` of members)."""
         return self._read(
             "persons",
             f"/{_segment(personal_id)}/household",
             fields=fields,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
     def verify_identity(
@@ -149,11 +125,7 @@ class Population(Namespace[R]):
         personal_id: str,
         full_name: str,
         date_of_birth: str | dt.date,
-        *,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``POST verifications/identity``: ``{"match": bool, "alive"?: bool}``."""
         born = date_of_birth.isoformat() if isinstance(date_of_birth, dt.date) else date_of_birth
@@ -161,10 +133,7 @@ class Population(Namespace[R]):
             "verifications",
             "/identity",
             {"personal_id": personal_id, "full_name": full_name, "date_of_birth": born},
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
 
@@ -178,20 +147,14 @@ class Business(Namespace[R]):
         enterprise_code: str,
         *,
         fields: Fields = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``GET enterprises/{enterprise_code}``: the registration record."""
         return self._read(
             "enterprises",
             f"/{_segment(enterprise_code)}",
             fields=fields,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
     def roles(
@@ -199,20 +162,14 @@ class Business(Namespace[R]):
         personal_id: str,
         *,
         fields: Fields = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``GET persons/{personal_id}/roles``: the person's roles (``fields`` of businesses)."""
         return self._read(
             "persons",
             f"/{_segment(personal_id)}/roles",
             fields=fields,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
     def household_business(
@@ -220,20 +177,14 @@ class Business(Namespace[R]):
         registration_number: str,
         *,
         fields: Fields = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``GET household-businesses/{registration_number}``."""
         return self._read(
             "household-businesses",
             f"/{_segment(registration_number)}",
             fields=fields,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
     def verify_enterprise(
@@ -241,11 +192,7 @@ class Business(Namespace[R]):
         enterprise_code: str,
         name: str | None = None,
         legal_representative_id: str | None = None,
-        *,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``POST verifications/enterprise``: ``{"match": bool, "status": str}``."""
         return self._verify(
@@ -256,10 +203,7 @@ class Business(Namespace[R]):
                 "name": name,
                 "legal_representative_id": legal_representative_id,
             },
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
 
@@ -273,20 +217,14 @@ class Land(Namespace[R]):
         parcel_id: str,
         *,
         fields: Fields = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``GET parcels/{parcel_id}``: by national id (GeoHash) or ``COMMUNE-SHEET-PARCEL``."""
         return self._read(
             "parcels",
             f"/{_segment(parcel_id)}",
             fields=fields,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
     def parcels_of_person(
@@ -294,20 +232,14 @@ class Land(Namespace[R]):
         personal_id: str,
         *,
         fields: Fields = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``GET persons/{personal_id}/parcels``: parcels the person holds a right to."""
         return self._read(
             "persons",
             f"/{_segment(personal_id)}/parcels",
             fields=fields,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
     def parcels_of_enterprise(
@@ -315,20 +247,14 @@ class Land(Namespace[R]):
         enterprise_code: str,
         *,
         fields: Fields = None,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``GET enterprises/{enterprise_code}/parcels``."""
         return self._read(
             "enterprises",
             f"/{_segment(enterprise_code)}/parcels",
             fields=fields,
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
     def verify_certificate(
@@ -336,11 +262,7 @@ class Land(Namespace[R]):
         certificate_number: str,
         parcel_id: str | None = None,
         holder_id: str | None = None,
-        *,
-        purpose: str | None = None,
-        consent: str | None = None,
-        issue: str | None = None,
-        user_id: str | None = None,
+        **context: Unpack[CallContext],
     ) -> R:
         """``POST verifications/certificate``: ``{"valid", "status", "match"}``."""
         return self._verify(
@@ -351,10 +273,7 @@ class Land(Namespace[R]):
                 "parcel_id": parcel_id,
                 "holder_id": holder_id,
             },
-            purpose=purpose,
-            consent=consent,
-            issue=issue,
-            user_id=user_id,
+            **context,
         )
 
 

@@ -5,7 +5,7 @@ Built from the field constants of ``service.py``, so a field added there is offe
 
 from __future__ import annotations
 
-from core.catalogue import Catalogue, CatalogueService, Operation, Title
+from core.catalogue import Catalogue, CatalogueService, Title, check, read, service
 from registries.business.service import (
     ENTERPRISE_FIELDS,
     HOUSEHOLD_BUSINESS_FIELDS,
@@ -13,76 +13,58 @@ from registries.business.service import (
 )
 
 SERVICES: tuple[CatalogueService, ...] = (
-    CatalogueService(
-        code="enterprises",
-        title=Title(vi="Thông tin doanh nghiệp", en="Enterprises"),
-        operations=(
-            Operation(
-                method="GET",
-                path="/{enterprise_code}",
-                summary="An enterprise by enterprise code (tax code)",
-                fields=ENTERPRISE_FIELDS,
-                fields_at="",
-                subject=None,
-                # The register of enterprises is public, but legal_representatives and
-                # owners name natural persons with their personal ids.
-                personal_data=True,
-            ),
+    service(
+        "enterprises",
+        Title(vi="Thông tin doanh nghiệp", en="Enterprises"),
+        read(
+            "/{enterprise_code}",
+            "An enterprise by enterprise code (tax code)",
+            fields=ENTERPRISE_FIELDS,
+            subject=None,
+            # The register of enterprises is public, but legal_representatives and
+            # owners name natural persons with their personal ids.
+            personal_data=True,
         ),
     ),
-    CatalogueService(
-        code="persons",
-        title=Title(
+    service(
+        "persons",
+        Title(
             vi="Vai trò của cá nhân trong doanh nghiệp và hộ kinh doanh",
             en="Roles of a person in businesses",
         ),
-        operations=(
-            Operation(
-                method="GET",
-                path="/{personal_id}/roles",
-                summary="Enterprises and household businesses where a person has a role",
-                fields=ROLE_BUSINESS_FIELDS,
-                # fields= selects the keys of each role's business summary; the role itself
-                # (role, title, share, since) is always returned.
-                fields_at="roles.business",
-                subject="path:personal_id",
-                personal_data=True,
-            ),
+        read(
+            "/{personal_id}/roles",
+            "Enterprises and household businesses where a person has a role",
+            fields=ROLE_BUSINESS_FIELDS,
+            # fields= selects the keys of each role's business summary; the role itself
+            # (role, title, share, since) is always returned.
+            fields_at="roles.business",
+            subject="path:personal_id",
         ),
     ),
-    CatalogueService(
-        code="household-businesses",
-        title=Title(vi="Hộ kinh doanh", en="Household businesses"),
-        operations=(
-            Operation(
-                method="GET",
-                path="/{registration_number}",
-                summary="A household business by registration number",
-                fields=HOUSEHOLD_BUSINESS_FIELDS,
-                fields_at="",
-                # The path holds a registration number, not a personal id; the owner's id
-                # is in the answer (owner, tax_code), so the gateway cannot know it first.
-                subject=None,
-                personal_data=True,
-            ),
+    service(
+        "household-businesses",
+        Title(vi="Hộ kinh doanh", en="Household businesses"),
+        read(
+            "/{registration_number}",
+            "A household business by registration number",
+            fields=HOUSEHOLD_BUSINESS_FIELDS,
+            # The path holds a registration number, not a personal id; the owner's id
+            # is in the answer (owner, tax_code), so the gateway cannot know it first.
+            subject=None,
         ),
     ),
-    CatalogueService(
-        code="verifications",
-        title=Title(vi="Xác thực thông tin doanh nghiệp", en="Enterprise verification"),
-        operations=(
-            Operation(
-                method="POST",
-                path="/enterprise",
-                summary="Do these facts about an enterprise hold?",
-                fields=(),
-                fields_at=None,
-                # A check of name and status alone concerns a legal person only, but the
-                # same operation may name a legal representative by personal id, and then
-                # confirms a fact about that person. One flag per operation: true.
-                subject="body:legal_representative_id",
-                personal_data=True,
-            ),
+    service(
+        "verifications",
+        Title(vi="Xác thực thông tin doanh nghiệp", en="Enterprise verification"),
+        check(
+            "/enterprise",
+            "Do these facts about an enterprise hold?",
+            # A check of name and status alone concerns a legal person only, but the
+            # same operation may name a legal representative by personal id, and then
+            # confirms a fact about that person. One flag per operation: true.
+            subject="body:legal_representative_id",
+            personal_data=True,
         ),
     ),
 )

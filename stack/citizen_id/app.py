@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -35,8 +33,7 @@ from core.ids.xroad import parse_client_id
 from core.pki import certificate_pem, fingerprint
 from core.signing import TYP_CITIZEN, Signer
 from stack.citizen_id.settings import CitizenIdSettings
-
-Clock = Callable[[], dt.datetime]
+from stack.service_keys import Clock, NowDep, load_at_start, loaded, utc_now
 
 TITLE = "Citizen identity — DEVELOPMENT STAND-IN for VNeID"
 
@@ -119,21 +116,11 @@ def _settings(request: Request) -> CitizenIdSettings:
     return settings
 
 
-def _signer(request: Request) -> Signer:
-    signer: Signer | None = getattr(request.app.state, "signer", None)
-    if signer is None:
-        raise RuntimeError("the citizen identity stand-in has not started (no signer)")
-    return signer
-
-
-def _now(request: Request) -> dt.datetime:
-    clock: Clock = request.app.state.clock
-    return clock()
-
-
 SettingsDep = Annotated[CitizenIdSettings, Depends(_settings)]
+_signer = loaded(
+    "signer", Signer, missing="the citizen identity stand-in has not started (no signer)"
+)
 SignerDep = Annotated[Signer, Depends(_signer)]
-NowDep = Annotated[dt.datetime, Depends(_now)]
 
 router = APIRouter()
 
@@ -306,11 +293,6 @@ def create_app(settings: CitizenIdSettings | None = None, *, clock: Clock | None
             "use the real VNeID"
         )
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.signer = load_signer(settings)
-        yield
-
     app = create_service_app(
         service=settings.service_name,
         title=TITLE,
@@ -318,10 +300,10 @@ def create_app(settings: CitizenIdSettings | None = None, *, clock: Clock | None
         readiness=[lambda: _ready(app)],
         access_log=settings.access_log,
         openapi_tags=TAGS,
-        lifespan=lifespan,
+        lifespan=load_at_start("signer", lambda: load_signer(settings)),
     )
     app.state.settings = settings
-    app.state.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+    app.state.clock = clock or utc_now
     app.state.signer = None
     app.include_router(router)
     app.add_middleware(StandInHeader)

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -31,10 +29,9 @@ from core.errors import ClientError, error_response_doc
 from core.http import create_service_app
 from core.pki import certificate_pem
 from core.timestamp import QUERY_CONTENT_TYPE, REPLY_CONTENT_TYPE
+from stack.service_keys import Clock, NowDep, load_at_start, loaded, utc_now
 from stack.tsa.authority import SYSTEM_FAILURE, TimeStampingUnit
 from stack.tsa.settings import TsaSettings
-
-Clock = Callable[[], dt.datetime]
 
 logger = logging.getLogger("lienthong.tsa")
 
@@ -71,20 +68,8 @@ class UnsupportedMediaType(ClientError):
     default_message = f"send a DER TimeStampReq as {QUERY_CONTENT_TYPE}"
 
 
-def _unit(request: Request) -> TimeStampingUnit:
-    unit: TimeStampingUnit | None = getattr(request.app.state, "unit", None)
-    if unit is None:
-        raise RuntimeError("the TSA has not started (no time-stamping unit)")
-    return unit
-
-
-def _now(request: Request) -> dt.datetime:
-    clock: Clock = request.app.state.clock
-    return clock()
-
-
+_unit = loaded("unit", TimeStampingUnit, missing="the TSA has not started (no time-stamping unit)")
 UnitDep = Annotated[TimeStampingUnit, Depends(_unit)]
-NowDep = Annotated[dt.datetime, Depends(_now)]
 
 router = APIRouter()
 
@@ -103,7 +88,7 @@ _REPLY = {
 }
 
 
-async def _timestamp(request: Request, unit: TimeStampingUnit, now: dt.datetime) -> Response:
+async def timestamp(request: Request, unit: UnitDep, now: NowDep) -> Response:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != QUERY_CONTENT_TYPE:
         raise UnsupportedMediaType()
@@ -117,28 +102,21 @@ async def _timestamp(request: Request, unit: TimeStampingUnit, now: dt.datetime)
     return Response(reply.der, media_type=REPLY_CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
-@router.post(
-    "/",
-    tags=["time-stamping"],
-    summary="Timestamp a message imprint (RFC 3161 §3.4)",
-    response_class=Response,
-    responses=_REPLY,
-    openapi_extra=_QUERY_BODY,
-)
-async def timestamp_root(request: Request, unit: UnitDep, now: NowDep) -> Response:
-    return await _timestamp(request, unit, now)
-
-
-@router.post(
-    "/timestamp",
-    tags=["time-stamping"],
-    summary="Timestamp a message imprint (the same as POST /)",
-    response_class=Response,
-    responses=_REPLY,
-    openapi_extra=_QUERY_BODY,
-)
-async def timestamp(request: Request, unit: UnitDep, now: NowDep) -> Response:
-    return await _timestamp(request, unit, now)
+# One operation at two paths: RFC 3161 clients POST to whatever URL they are configured with.
+for _path, _summary in (
+    ("/", "Timestamp a message imprint (RFC 3161 §3.4)"),
+    ("/timestamp", "Timestamp a message imprint (the same as POST /)"),
+):
+    router.add_api_route(
+        _path,
+        timestamp,
+        methods=["POST"],
+        tags=["time-stamping"],
+        summary=_summary,
+        response_class=Response,
+        responses=_REPLY,
+        openapi_extra=_QUERY_BODY,
+    )
 
 
 @router.get(
@@ -173,11 +151,6 @@ def create_app(settings: TsaSettings | None = None, *, clock: Clock | None = Non
     """
     settings = settings or TsaSettings()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.unit = load_unit(settings)
-        yield
-
     app = create_service_app(
         service=settings.service_name,
         title=TITLE,
@@ -185,11 +158,11 @@ def create_app(settings: TsaSettings | None = None, *, clock: Clock | None = Non
         readiness=[lambda: _ready(app)],
         access_log=settings.access_log,
         openapi_tags=TAGS,
-        lifespan=lifespan,
+        lifespan=load_at_start("unit", lambda: load_unit(settings)),
         max_body=MAX_QUERY_BYTES,
     )
     app.state.settings = settings
-    app.state.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+    app.state.clock = clock or utc_now
     app.state.unit = None
     app.state.replies = Counter(
         "lienthong_tsa_replies",

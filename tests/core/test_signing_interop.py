@@ -7,6 +7,8 @@ import json
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from certs.authority import issue, new_key
 from core.pki import TrustStore, x5c_entry
@@ -39,7 +41,9 @@ def test_pyjwt_verifies_our_signatures(pki_files: PkiFiles, algorithm: str) -> N
     token = signer.sign(claims, typ=TYP_REQUEST)
     header = jwt.get_unverified_header(token)
     assert header == {"alg": algorithm, "typ": TYP_REQUEST, "x5c": [x5c_entry(signer.certificate)]}
-    payload = jwt.PyJWS().decode(token, signer.certificate.public_key(), algorithms=[algorithm])
+    key = signer.certificate.public_key()
+    assert isinstance(key, EllipticCurvePublicKey | Ed25519PublicKey)
+    payload = jwt.PyJWS().decode(token, key, algorithms=[algorithm])
     assert json.loads(payload) == claims
 
 
