@@ -16,7 +16,6 @@ from typing import TypeGuard
 from urllib.parse import unquote
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
 from core.errors import BadRequest, InvalidIdentifier, ServiceUnavailable
 from core.ids.personal import validate_personal_id
@@ -25,7 +24,6 @@ from core.pki import TrustStore
 from core.signing import TYP_REQUEST, SignatureRejected, Verified, sha256_b64url, verify
 from gateway.errors import SignatureInvalid
 
-_SHA256 = hashes.SHA256()
 
 METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI", "logProof"})
 
@@ -252,9 +250,8 @@ def verify_request(
     c = verified.claims
     if verified.signer != facts.client or c.get("iss") != str(facts.client):
         raise _reject("signer", "the request is not signed by X-Road-Client")
-    if facts.peer is not None and facts.peer.fingerprint(
-        _SHA256
-    ) != verified.certificate.fingerprint(_SHA256):
+    # Certificates compare by their DER bytes: the same certificate, not just the same member.
+    if facts.peer is not None and facts.peer != verified.certificate:
         raise _reject("signer", "the request is not signed with the TLS client certificate")
     if c.get("aud") != facts.audience:
         raise _reject("audience")
