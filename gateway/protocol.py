@@ -24,7 +24,6 @@ from core.pki import TrustStore
 from core.signing import TYP_REQUEST, SignatureRejected, Verified, sha256_b64url, verify
 from gateway.errors import SignatureInvalid
 
-
 METASERVICES = frozenset({"listMethods", "allowedMethods", "getOpenAPI", "logProof"})
 
 _ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
