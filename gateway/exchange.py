@@ -31,11 +31,11 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from core.errors import BadRequest, LienthongError, PayloadTooLarge, UnknownFields
-from core.http import XROAD_ERROR_HEADER, XROAD_ID_HEADER, current_xroad_id, error_response
-from core.ids.xroad import ClientId, ServiceId, parse_client_id
+from core.http import XROAD_ID_HEADER, current_xroad_id, error_response
+from core.ids.xroad import ClientId, ServiceId
 from core.pki import CertificateRejected, TrustStore, fingerprint
 from core.signing import (
     TYP_FORWARD,
@@ -555,10 +555,3 @@ def _json_body(body: bytes) -> Any:
         return json.loads(body) if body else None
     except ValueError as e:
         raise BadRequest("the request body is not JSON") from e
-
-
-def parse_member(value: str) -> ClientId:
-    return parse_client_id(value)
-
-
-__all__ = ["XROAD_ERROR_HEADER", "Exchange", "JSONResponse"]
