@@ -6,13 +6,26 @@ the same code runs on both. SQLite is opened in WAL mode with foreign keys on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, create_engine, event, insert, inspect, text
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Select,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import Compiled
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -156,3 +169,97 @@ def bulk_insert(
 
 def create_all(engine: Engine, metadata: MetaData) -> None:
     metadata.create_all(engine)
+
+
+# -- hot reads -------------------------------------------------------------------------------
+
+#: Bound values a ``FastReader`` passes to the driver as they are (no type processing needed
+#: by sqlite3 or psycopg for these).
+_PLAIN_VALUES = (str, int, type(None))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    statement: Select[Any]  # kept so the id() key stays this statement's
+    sql: str
+    compiled: Compiled
+    positional: tuple[str, ...] | None
+    row: type[tuple[Any, ...]]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+class FastReader:
+    """Runs a service's hot Core SELECTs straight on a pooled DB-API connection.
+
+    ``Connection.execute`` spends ~50 µs per call building its execution context around a
+    query SQLite answers in ~12 µs (ADR 0008). This keeps what matters of it: the SQL is
+    SQLAlchemy's, compiled once per statement for the engine's dialect and paramstyle, and
+    each column goes through its type's own result processor (a SQLite ``DATE`` comes back
+    a ``date``), so rows read exactly as ``Connection.execute`` would return them, with the
+    column names as attributes. Only plain bound values (str, int, None) are accepted.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._prepared: dict[int, _Prepared] = {}
+
+    def _prepare(self, statement: Select[Any]) -> _Prepared:
+        dialect = self.engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        names = [str(c.key) for c in statement.selected_columns]
+        processors = tuple(
+            c.type.dialect_impl(dialect).result_processor(dialect, None)
+            for c in statement.selected_columns
+        )
+        prepared = _Prepared(
+            statement=statement,
+            sql=str(compiled),
+            compiled=compiled,
+            positional=tuple(compiled.positiontup or ()) if compiled.positional else None,
+            row=namedtuple("Row", names, rename=True),
+            processors=processors,
+        )
+        self._prepared[id(statement)] = prepared
+        return prepared
+
+    def execute(self, statement: Select[Any], params: dict[str, Any]) -> FastResult:
+        prepared = self._prepared.get(id(statement))
+        if prepared is None or prepared.statement is not statement:
+            prepared = self._prepare(statement)
+        for value in params.values():
+            if not isinstance(value, _PLAIN_VALUES):
+                raise TypeError(f"FastReader binds str, int or None, not {type(value).__name__}")
+        bound = prepared.compiled.construct_params(params) or {}
+        args: Any = (
+            bound if prepared.positional is None else [bound[n] for n in prepared.positional]
+        )
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            try:
+                cursor.execute(prepared.sql, args)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        finally:
+            raw.close()
+        make, processors = prepared.row, prepared.processors
+        return FastResult(
+            [
+                make(*(v if p is None else p(v) for p, v in zip(processors, r, strict=True)))
+                for r in rows
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class FastResult:
+    """The rows of one ``FastReader.execute``."""
+
+    rows: list[tuple[Any, ...]]
+
+    def first(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def all(self) -> list[tuple[Any, ...]]:
+        return self.rows

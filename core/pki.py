@@ -94,9 +94,24 @@ def x5c_entry(cert: x509.Certificate) -> str:
     return base64.b64encode(certificate_der(cert)).decode("ascii")
 
 
+#: ``fingerprint`` answers by certificate object (kept, so its id stays its own).
+_FINGERPRINT_BY_OBJ: dict[int, tuple[x509.Certificate, str]] = {}
+
+
 def fingerprint(cert: x509.Certificate) -> str:
-    """SHA-256 of the DER, lower-case hex: how certificates are named in logs and bundles."""
-    return hashlib.sha256(certificate_der(cert)).hexdigest()
+    """SHA-256 of the DER, lower-case hex: how certificates are named in logs and bundles.
+
+    Computed once per certificate object: the gateway names the signer's certificate in
+    every record, and the verifiers hand in the same cached objects each time.
+    """
+    same = _FINGERPRINT_BY_OBJ.get(id(cert))
+    if same is not None and same[0] is cert:
+        return same[1]
+    value = hashlib.sha256(certificate_der(cert)).hexdigest()
+    if len(_FINGERPRINT_BY_OBJ) > 10_000:
+        _FINGERPRINT_BY_OBJ.clear()
+    _FINGERPRINT_BY_OBJ[id(cert)] = (cert, value)
+    return value
 
 
 def common_name(cert: x509.Certificate) -> str | None:
@@ -107,11 +122,27 @@ def common_name(cert: x509.Certificate) -> str | None:
     return value if isinstance(value, str) else value.decode()
 
 
+#: ``member_id_of`` answers by certificate object (kept, so its id stays its own).
+_MEMBER_BY_OBJ: dict[int, tuple[x509.Certificate, ClientId]] = {}
+
+
 def member_id_of(cert: x509.Certificate) -> ClientId:
     """The X-Road id a member certificate names (its subject CN).
 
     Raises ``CertificateRejected("not_a_member", ...)`` for a certificate that names none.
+    Parsed once per certificate object: verifiers see the same objects on every request.
     """
+    same = _MEMBER_BY_OBJ.get(id(cert))
+    if same is not None and same[0] is cert:
+        return same[1]
+    member = _parse_member_id(cert)
+    if len(_MEMBER_BY_OBJ) > 10_000:
+        _MEMBER_BY_OBJ.clear()
+    _MEMBER_BY_OBJ[id(cert)] = (cert, member)
+    return member
+
+
+def _parse_member_id(cert: x509.Certificate) -> ClientId:
     cn = common_name(cert)
     try:
         if cn is None:
@@ -149,6 +180,12 @@ class TrustStore:
     _crl_checked: float = field(default=0.0, repr=False)
     _crl_error: CertificateRejected | None = field(default=None, repr=False)
     _issuer_ok: dict[bytes, x509.Certificate] = field(default_factory=dict, repr=False)
+    #: The same answers by object identity (the certificate kept, so its id stays its own):
+    #: the verifiers hand in the same parsed objects request after request (cached x5c
+    #: headers, cached peer certificates), and a fingerprint costs a DER encoding and a hash.
+    _issuer_by_obj: dict[int, tuple[x509.Certificate, x509.Certificate]] = field(
+        default_factory=dict, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _crl_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -210,18 +247,23 @@ class TrustStore:
         return frozenset(r.serial_number for r in crl)
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
+        same = self._issuer_by_obj.get(id(cert))
+        if same is not None and same[0] is cert:
+            return same[1]
         key = cert.fingerprint(_SHA256)
         hit = self._issuer_ok.get(key)
-        if hit is not None:
-            return hit
-        for ca in self.cas:
-            if verify_signed_by(cert, ca):
-                with self._lock:
-                    if len(self._issuer_ok) > 10_000:
-                        self._issuer_ok.clear()
-                    self._issuer_ok[key] = ca
-                return ca
-        return None
+        if hit is None:
+            hit = next((ca for ca in self.cas if verify_signed_by(cert, ca)), None)
+            if hit is None:
+                return None
+        with self._lock:
+            if len(self._issuer_ok) > 10_000:
+                self._issuer_ok.clear()
+            if len(self._issuer_by_obj) > 10_000:
+                self._issuer_by_obj.clear()
+            self._issuer_ok[key] = hit
+            self._issuer_by_obj[id(cert)] = (cert, hit)
+        return hit
 
     def verify(self, cert: x509.Certificate, *, now: dt.datetime) -> None:
         """Raise ``CertificateRejected`` unless ``cert`` is trusted at ``now``."""

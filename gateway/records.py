@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Insert, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from core import merkle
@@ -306,21 +307,26 @@ class RecordWriter:
                     results.append(Appended(seq, h))
                     seq += 1
             if sigs:
-                existing = set(
-                    conn.execute(
-                        select(exchange_signature.c.digest).where(
-                            exchange_signature.c.digest.in_(list(sigs))
-                        )
-                    ).scalars()
+                # A JWS already kept (the same statement in a refusal and a retry) stays as
+                # it is: one statement, no read of what exists first.
+                conn.execute(
+                    _insert_new_signatures(conn.dialect.name),
+                    [{"digest": d, "sealed": sealed} for d, sealed in sigs.items()],
                 )
-                new = [{"digest": d, "sealed": s} for d, s in sigs.items() if d not in existing]
-                if new:
-                    conn.execute(insert(exchange_signature), new)
             conn.execute(insert(exchange_record), rows)
             conn.execute(insert(merkle_node), nodes)
         # Only once committed does this process's view move on.
         self._next_seq, self._edge = seq, edge
         return results
+
+
+def _insert_new_signatures(dialect: str) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``exchange_signature`` for ``dialect``."""
+    if dialect == "postgresql":
+        return postgresql.insert(exchange_signature).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(exchange_signature).on_conflict_do_nothing()
+    raise ValueError(f"the evidence log runs on SQLite or PostgreSQL, not {dialect}")
 
 
 def _fail(fut: asyncio.Future[list[Appended]], why: str) -> None:

@@ -14,6 +14,7 @@ import contextlib
 from typing import Any
 
 import uvicorn
+import uvloop
 
 from core.settings import ServiceSettings
 from core.tls import PeerCertHttpToolsProtocol, server_context
@@ -38,7 +39,7 @@ def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
     app = spec.create_app(settings)
     port = settings.port or spec.default_port
     if not settings.tls:
-        uvicorn.Server(_config(app, settings.host, port)).run()
+        uvicorn.Server(_config(app, settings.host, port)).run()  # loop="auto": uvloop
         return
     pki = settings.pki
     cert, key, ca = (
@@ -71,7 +72,10 @@ def serve(spec: ServiceSpec, settings: ServiceSettings) -> None:
         )
         # Signals stop the main server; it then stops this one.
         public.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    asyncio.run(_serve_all(main, public))
+    # uvloop, as uvicorn's loop="auto" would pick (we run the servers ourselves): the event
+    # loop, TLS and transports in C roughly halve the per-request CPU time (ADR 0008).
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_serve_all(main, public))
 
 
 async def _serve_all(main: uvicorn.Server, public: uvicorn.Server | None) -> None:

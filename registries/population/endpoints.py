@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from core.data_service import FieldsParam, PersonalIdPath, SessionDep, fields_query
+from core.data_service import (
+    FieldsParam,
+    PersonalIdPath,
+    SessionDep,
+    fast_reader,
+    fields_query,
+    json_response,
+)
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
 from core.ids.personal import validate_personal_id
@@ -27,14 +34,14 @@ router = APIRouter()
     response_model=PersonOut,
     responses=error_response_doc(InvalidIdentifier, UnknownFields, PersonNotFound),
 )
-def get_person(
+async def get_person(
     personal_id: PersonalIdPath,
-    session: SessionDep,
+    request: Request,
     fields: Annotated[FieldsParam, fields_query("fields", PERSON_FIELDS)] = None,
-) -> JSONResponse:
+) -> Response:
     pid = validate_personal_id(personal_id)
     selected = parse_fields(fields, PERSON_FIELDS)
-    return JSONResponse(service.get_person(session, pid, selected))
+    return json_response(service.get_person(fast_reader(request), pid, selected))
 
 
 @router.get(

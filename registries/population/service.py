@@ -13,8 +13,10 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from core.db import FastReader
 from core.errors import NotFound
 from core.fields import select
 from core.ids.personal import LEGACY_PROVINCES
@@ -22,6 +24,7 @@ from core.ids.units import unit_names
 from core.names import normalize_name
 from registries.population import repository
 from registries.population.models import Household, Person
+from registries.population.repository import PersonRow
 
 #: Every field of a person record, in the order they are returned.
 PERSON_FIELDS: tuple[str, ...] = (
@@ -69,9 +72,11 @@ class PersonNotFound(NotFound):
     default_message = "no person is registered with this personal id"
 
 
-def get_person(session: Session, personal_id: str, fields: Collection[str]) -> dict[str, Any]:
+def get_person(
+    db: Session | Connection | FastReader, personal_id: str, fields: Collection[str]
+) -> dict[str, Any]:
     """The person's record, restricted to ``fields``; ``PersonNotFound`` if unknown."""
-    person = repository.person_by_id(session, personal_id)
+    person = repository.person_by_id(db, personal_id)
     if person is None:
         raise PersonNotFound()
     return select(person_record(person), fields)
@@ -126,7 +131,7 @@ def verify_identity(
     return {"match": True, "alive": person.date_of_death is None}
 
 
-def person_record(p: Person) -> dict[str, Any]:
+def person_record(p: Person | PersonRow) -> dict[str, Any]:
     """The full JSON-ready record of a person (every field of ``PERSON_FIELDS``)."""
     return {
         "personal_id": p.personal_id,

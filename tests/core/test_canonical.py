@@ -193,3 +193,27 @@ def test_without_floats_it_matches_sorted_compact_json_dumps(value: Any) -> None
     # escaping is the same as Python's with ensure_ascii=False: an independent cross-check.
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert canonical_json(value) == expected.encode()
+
+
+@given(json_values(finite_floats))
+def test_the_orjson_path_writes_exactly_what_rfc8785_writes(value: Any) -> None:
+    # canonical_json writes with orjson when every key is ASCII, floats pre-rendered by
+    # rfc8785; this holds it to the reference implementation byte for byte.
+    import rfc8785
+
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+@given(
+    st.dictionaries(
+        st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=6),
+        st.text(alphabet=st.characters(max_codepoint=0x3000), max_size=12) | finite_floats,
+        max_size=8,
+    )
+)
+def test_ascii_keyed_records_with_control_characters_and_floats_match_rfc8785(
+    value: dict[str, Any],
+) -> None:
+    import rfc8785
+
+    assert canonical_json(value) == rfc8785.dumps(value)
