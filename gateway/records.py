@@ -144,7 +144,7 @@ class RecordWriter:
     time; a writer that finds records it did not write reloads the tree's right edge.
     """
 
-    def __init__(self, engine: Engine, *, window_s: float = 0.002, max_batch: int = 4096) -> None:
+    def __init__(self, engine: Engine, *, window_s: float = 0.0, max_batch: int = 4096) -> None:
         self.engine = engine
         self.window_s = window_s
         self.max_batch = max_batch
@@ -243,21 +243,28 @@ class RecordWriter:
     async def _collect(
         self, batch: list[tuple[list[PendingRecord], asyncio.Future[list[Appended]]]]
     ) -> None:
-        """Fill ``batch``: the next append, then more for ``window_s`` or until it is full."""
-        loop = asyncio.get_running_loop()
+        """Fill ``batch``: the next append, whatever else is queued, and — only with a
+        window set — more for ``window_s`` or until the batch is full.
+
+        Without a window (the default) nothing waits: a lone exchange is committed at once
+        (its latency is one commit), and under load the appends that arrive while a commit
+        is in flight form the next batch, so batches grow with the load by themselves.
+        """
         batch.append(await self._queue.get())
         count = len(batch[0][0])
-        deadline = loop.time() + self.window_s
-        while count < self.max_batch:
-            timeout = deadline - loop.time()
-            if timeout <= 0:
-                break
-            try:
-                item = await asyncio.wait_for(self._queue.get(), timeout)
-            except TimeoutError:
-                break
-            batch.append(item)
-            count += len(item[0])
+        if self.window_s > 0:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.window_s
+            while count < self.max_batch:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(self._queue.get(), timeout)
+                except TimeoutError:
+                    break
+                batch.append(item)
+                count += len(item[0])
         while count < self.max_batch and not self._queue.empty():
             item = self._queue.get_nowait()
             batch.append(item)

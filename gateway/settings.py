@@ -49,8 +49,10 @@ class GatewaySettings(ServiceSettings):
     provider_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     #: Largest request body accepted (bytes); more is 413.
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
-    #: Group commit: how long the record writer collects appends before one commit.
-    commit_window_ms: float = Field(default=2.0, ge=0, le=100)
+    #: Group commit: how long the record writer waits for more appends before a commit.
+    #: 0 (the default): none — appends that arrive during a commit form the next batch, so
+    #: a lone exchange waits for one commit only and batches grow with the load (ADR 0008).
+    commit_window_ms: float = Field(default=0.0, ge=0, le=100)
     #: Longest validity a citizen may give a consent.
     max_consent_days: int = Field(default=365, ge=1)
     #: The auditor identity allowed to read the evidence log (the State Audit Office).

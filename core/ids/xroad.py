@@ -30,8 +30,18 @@ _INSTANCE_RE = re.compile(r"[A-Z][A-Z0-9-]{0,63}")
 _SEGMENT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
+_SEGMENT_RE = re.compile(SEGMENT_PATTERN)
+
+
 def _check_segment(kind: str, segment: str, value: object) -> None:
     """Raise ``InvalidIdentifier`` naming ``segment`` unless ``value`` is a valid segment."""
+    if (
+        isinstance(value, str)
+        and _SEGMENT_RE.fullmatch(value) is not None
+        and ".." not in value
+        and value != "."
+    ):
+        return  # the common case, checked in one regex (ids are parsed on every request)
     what = segment.replace("_", " ")
     if not isinstance(value, str) or not value:
         raise InvalidIdentifier(

@@ -285,6 +285,40 @@ async def test_stopping_the_writer_answers_every_waiting_append(tmp_path: Path) 
         engine.dispose()
 
 
+async def test_appends_arriving_during_a_commit_share_the_next_one(tmp_path: Path) -> None:
+    """Group commit without a window: a lone append is written at once; the appends that
+    arrive while it commits are written together, in the order they were submitted."""
+
+    class GatedWriter(RecordWriter):
+        gate = threading.Event()
+        batches: list[int] = []  # noqa: RUF012 - one test, one writer
+
+        def _write(self, batch: list[list[PendingRecord]]) -> list[Appended]:
+            self.gate.wait(10)
+            self.batches.append(sum(len(r) for r in batch))
+            return super()._write(batch)
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    metadata.create_all(engine)
+    writer = GatedWriter(engine)  # the default: no window
+    try:
+        await writer.start()
+        now = dt.datetime.now(dt.UTC)
+        records = [PendingRecord(f"x-{i}", "grant", now, None, None, {"i": i}) for i in range(9)]
+        first = writer.submit(records[:1])
+        await asyncio.sleep(0.05)  # the first append is being committed, alone
+        rest = [writer.submit([r]) for r in records[1:]]
+        GatedWriter.gate.set()
+        appended = [(await first)[0], *[(await f)[0] for f in rest]]
+        assert GatedWriter.batches == [1, 8]
+        assert [a.seq for a in appended] == list(range(9))
+        assert writer.commits == 2
+    finally:
+        GatedWriter.gate.set()
+        await writer.stop()
+        engine.dispose()
+
+
 # -- 2. checkpoints --------------------------------------------------------------------------
 
 
