@@ -74,13 +74,17 @@ def _measure(
         before.update(stack.cpu(PROCESSES))
 
     outcome = asyncio.run(
-        load.run(requests, concurrency=concurrency, ssl_context=ctx, warmup=warmup, on_start=started)
+        load.run(
+            requests, concurrency=concurrency, ssl_context=ctx, warmup=warmup, on_start=started
+        )
     )
     after = stack.cpu(PROCESSES)
     return figures(outcome, {k: after[k] - before[k] for k in PROCESSES})
 
 
-def direct(stack: BenchStack, ids: Sequence[str], *, concurrency: int, warmup: int) -> dict[str, Any]:
+def direct(
+    stack: BenchStack, ids: Sequence[str], *, concurrency: int, warmup: int
+) -> dict[str, Any]:
     """The population registry called straight, with the gateway's certificate."""
     requests = reqs.direct_requests(stack.pki, stack.url("population"), ids)
     ctx = reqs.member_context(stack.pki, GATEWAY_ID)

@@ -134,8 +134,9 @@ def running(
         text=True,
     )
     stack = BenchStack(proc, ports, var_dir)
-    assert proc.stdout is not None
     stream = proc.stdout
+    if stream is None:  # pragma: no cover - stdout=PIPE always gives one
+        raise RuntimeError("no output pipe")
     reader = threading.Thread(target=lambda: stack.output.extend(stream), daemon=True)
     reader.start()
     try:
