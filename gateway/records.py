@@ -5,8 +5,9 @@ data subject and the official are HMAC-SHA256 pseudonyms under the gateway's sub
 bodies appear as SHA-256 digests, signed statements as digests of the JWS (the JWS themselves
 are kept sealed with AES-256-GCM in ``exchange_signature``, for auditors).
 
-``RecordWriter`` is the single writer: appends from concurrent requests are collected for a
-few milliseconds (or until a batch is full), written in one transaction (SQLite WAL with
+``RecordWriter`` is the single writer: appends from concurrent requests are collected while
+the previous batch commits (or, with a window set, for a few milliseconds more; at most a
+full batch), written in one transaction (SQLite WAL with
 ``synchronous=FULL``, or a PostgreSQL commit), and only then is every waiter released with
 its record's sequence number. Numbers are contiguous and assigned by the writer alone, which
 is what the Merkle log built on these records needs.
