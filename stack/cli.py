@@ -85,6 +85,7 @@ def up(
 def _register_subcommands() -> None:
     """The other parts' commands: imported here so each part keeps its own CLI module."""
     from auditor.cli import app as audit_app
+    from bench.__main__ import main as bench_main
     from certs.cli import app as certs_app
     from consumers.sdk.cli import call
     from gateway.cli import app as grants_app
@@ -95,6 +96,9 @@ def _register_subcommands() -> None:
     app.add_typer(citizen_app, name="citizen")
     app.add_typer(audit_app, name="audit")
     app.command("call")(call)
+    app.command("bench", help="Run the benchmarks (bench/README.md); same as `make bench`.")(
+        bench_main
+    )
 
 
 _register_subcommands()
