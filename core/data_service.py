@@ -16,8 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
@@ -84,12 +83,6 @@ def fast_reader(request: Request) -> FastReader:
     to a thread; ADR 0008)."""
     reader: FastReader = request.app.state.reader
     return reader
-
-
-def json_response(content: Any, status_code: int = 200) -> Response:
-    """A JSON answer serialised by orjson (what ``JSONResponse`` writes, several times
-    faster; non-ASCII stays UTF-8)."""
-    return Response(orjson.dumps(content), status_code, media_type="application/json")
 
 
 #: ``fields=`` as received: repeated parameters (``fields=a&fields=b``) are all kept, so

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -107,6 +108,12 @@ def configure_logging(service: str, level: str = "info") -> None:
 
 
 # -- errors ----------------------------------------------------------------------------------
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    """A JSON answer serialised by orjson: what ``JSONResponse`` writes (compact, UTF-8 kept
+    as is), several times faster, for the answers on hot paths."""
+    return Response(orjson.dumps(content), status_code, media_type="application/json")
 
 
 def error_response(err: LienthongError, xroad_id: str | None = None) -> JSONResponse:

@@ -11,14 +11,15 @@ point to by digest, unsealed for the auditor (ADR 0006). The contract is in docs
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
 from core.errors import BadRequest, NotFound, error_response_doc
+from core.http import json_response
 from core.ids.xroad import ClientId
 from core.merkle import leaf_hash
 from core.pki import CertificateRejected
@@ -75,7 +76,7 @@ def _signatures(request: Request, records: list[bytes]) -> dict[str, str]:
     """The JWS the records point to, unsealed for the auditor."""
     digests: set[str] = set()
     for record in records:
-        body = json.loads(record)
+        body = orjson.loads(record)
         for key in ("client_jws_sha256", "response_jws_sha256"):
             if isinstance(body.get(key), str):
                 digests.add(body[key])
@@ -127,7 +128,7 @@ async def entries(
     _auditor: AuditorDep,
     start: Annotated[int, Query(ge=0)],
     end: Annotated[int, Query(ge=1)],
-) -> JSONResponse:
+) -> Response:
     if end <= start or end - start > MAX_PAGE:
         raise BadRequest(f"ask for 1 to {MAX_PAGE} entries: start < end ≤ start + {MAX_PAGE}")
     log = _log(request)
@@ -140,7 +141,8 @@ async def entries(
         for i, data in rows
     ]
     sigs = await asyncio.to_thread(_signatures, request, [d for _, d in rows])
-    return JSONResponse({"entries": out, "signatures": sigs})
+    # A page is ~2.5 MB of JSON: orjson writes it several times faster than json.
+    return json_response({"entries": out, "signatures": sigs})
 
 
 @router.get("/proof/inclusion", summary="Inclusion proof of one entry", responses=DOC)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
@@ -83,17 +84,16 @@ class EvidenceKeys:
         """(digest of the JWS, nonce ‖ AES-GCM ciphertext bound to that digest)."""
         digest = sha256_b64url(jws.encode("ascii"))
         nonce = secrets.token_bytes(12)
-        sealed = nonce + AESGCM(self.evidence_key).encrypt(
-            nonce, jws.encode("ascii"), digest.encode()
-        )
+        sealed = nonce + self._aead.encrypt(nonce, jws.encode("ascii"), digest.encode())
         return digest, sealed
 
     def unseal(self, digest: str, sealed: bytes) -> str:
-        return (
-            AESGCM(self.evidence_key)
-            .decrypt(sealed[:12], sealed[12:], digest.encode())
-            .decode("ascii")
-        )
+        return self._aead.decrypt(sealed[:12], sealed[12:], digest.encode()).decode("ascii")
+
+    @functools.cached_property
+    def _aead(self) -> AESGCM:
+        """The AES-GCM cipher of the evidence key, made once (two seals per exchange)."""
+        return AESGCM(self.evidence_key)
 
 
 def utc_iso(t: dt.datetime) -> str:

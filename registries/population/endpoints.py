@@ -13,10 +13,10 @@ from core.data_service import (
     SessionDep,
     fast_reader,
     fields_query,
-    json_response,
 )
 from core.errors import InvalidIdentifier, UnknownFields, error_response_doc
 from core.fields import parse_fields
+from core.http import json_response
 from core.ids.personal import validate_personal_id
 from registries.population import service
 from registries.population.schemas import HouseholdOut, IdentityMatch, IdentityQuery, PersonOut
