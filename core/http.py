@@ -193,6 +193,21 @@ class Telemetry:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.service = service
+        #: Labelled children by (method, route, status): ``labels()`` costs more than the
+        #: increment itself, and a service has few distinct label sets.
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its latency."""
+        key = (method, route, str(status))
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(self.service, method, route, key[2]),
+                self.latency.labels(self.service, method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class RequestContextMiddleware:
@@ -287,9 +302,7 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             method = scope["method"]
-            tm = self.telemetry
-            tm.requests.labels(tm.service, method, template, str(status)).inc()
-            tm.latency.labels(tm.service, method, template).observe(elapsed)
+            self.telemetry.observe(method, template, status, elapsed)
             if self.access_log:
                 # The route template, never the concrete path: paths carry personal ids.
                 self.logger.info(
