@@ -12,9 +12,9 @@ The order of the checks is the order a request's claims become trustworthy:
 5. the access rights (client, service, method, path, purpose, fields) and, for purposes that
    need it, the citizen's consent.
 
-Then the accepted record is queued, the query forwarded with a signed forward header
-carrying the allowed fields, the provider's signed answer checked, and the answered record
-made durable together with the accepted one before the reply leaves. Every refusal is
+Then the accepted record is made, the query forwarded with a signed forward header carrying
+the allowed fields, the provider's signed answer checked, and the accepted and answered
+records made durable together, in one commit, before the reply leaves. Every refusal is
 recorded too (with the precise reason the caller does not see).
 """
 
@@ -92,6 +92,8 @@ class Trail:
     client_cert: str | None = None
     decision: Decision | None = None
     subject: str | None = None  # pseudonym
+    #: Whether the accepted record is queued for writing (with the answered one, or alone).
+    accepted_queued: bool = False
 
     def base(self, keys: EvidenceKeys) -> dict[str, Any]:
         h = self.headers
@@ -341,26 +343,18 @@ class Exchange:
             },
             signatures=[self.keys.seal(trail.client_jws)],  # type: ignore[arg-type]
         )
-        # Queued before forwarding (so it precedes the answer in the log), awaited with the
-        # answered record before the reply leaves (ADR 0006). ``submit`` queues at once: a
-        # task would only queue at its first step, after an answer that failed without
-        # yielding (a provider known to be down) had taken its place in the log.
-        accepted_durable = self.writer.submit([accepted])
+        # Written with the answered record, just before it, in one commit: the reply waits
+        # for one commit, not two (ADR 0008; ADR 0006 never asked for the accepted record
+        # to be durable before forwarding). Should forwarding fail in a way no answered
+        # record describes, the accepted record is still written, alone.
         try:
             return await self._forward(
-                request,
-                trail,
-                target,
-                passthrough,
-                body,
-                decision,
-                request_hash,
-                base,
-                accepted_durable,
+                request, trail, target, passthrough, body, decision, request_hash, base, accepted
             )
         finally:
-            if not accepted_durable.done():
-                await asyncio.wait([accepted_durable])
+            if not trail.accepted_queued:
+                trail.accepted_queued = True
+                await asyncio.shield(self.writer.submit([accepted]))
 
     async def _forward(
         self,
@@ -372,7 +366,7 @@ class Exchange:
         decision: Decision,
         request_hash: str,
         base: dict[str, Any],
-        accepted_durable: asyncio.Future[list[Appended]],
+        accepted: PendingRecord,
     ) -> Response:
         service, op = target.service, trail.operation
         if service is None or op is None:  # pragma: no cover - set by _exchange
@@ -464,8 +458,9 @@ class Exchange:
             },
             signatures=[self.keys.seal(response_jws)] if response_jws else [],
         )
-        (answered_at,) = await self.writer.append([answered])
-        (accepted_at,) = await accepted_durable
+        both = self.writer.submit([accepted, answered])
+        trail.accepted_queued = True
+        accepted_at, answered_at = await both
         receipt = self._receipt(trail, answered_at, accepted_at)
         if outcome is not None:
             response = self._error(outcome, trail)

@@ -21,7 +21,14 @@ from sqlalchemy import select
 
 from certs.dev import GATEWAY_ID
 from core.canonical import canonical_json
-from core.signing import TYP_FORWARD, TYP_REQUEST, TYP_RESPONSE, sha256_b64url, verify
+from core.signing import (
+    TYP_FORWARD,
+    TYP_REQUEST,
+    TYP_RESPONSE,
+    sha256_b64url,
+    unverified_claims,
+    verify,
+)
 from gateway.models import exchange_signature
 from gateway.policy import DEFAULT_POLICY_DIR, Policy
 from tests.fixtures.gateway import OFFICIAL, InProcessExchange
@@ -212,6 +219,22 @@ async def test_query_answered_signed_and_recorded(
         _unsealed(exchange, answered["response_jws_sha256"])
         == r.headers["x-road-response-signature"]
     )
+
+
+async def test_a_forwarding_failure_no_answered_record_describes_still_logs_the_accepted_one(
+    exchange: InProcessExchange, linked_world: LinkedWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The accepted record is written with the answered one; when forwarding dies of an
+    # unexpected error there is no answered record, and the accepted one is written alone.
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the forwarder")
+
+    monkeypatch.setattr(exchange.forwarder, "send", broken)
+    r, _ = await _run(exchange, linked_world, QUERIES[0])
+    assert r.status_code == 500
+    assert r.json()["type"] == "server.internal_error"
+    jti = unverified_claims(r.request.headers["x-road-signature"])["jti"]
+    assert [row.kind for row in _records(exchange) if row.x_road_id == jti] == ["accepted"]
 
 
 def _records(exchange: InProcessExchange) -> list[Any]:
