@@ -36,4 +36,4 @@ def is_ascii_digits(s: str) -> bool:
     ``str.isdigit`` is not enough: it accepts Arabic-Indic, full-width and superscript
     digits, which ``int()`` would then quietly turn into a different identifier.
     """
-    return bool(s) and all(c in _ASCII_DIGITS for c in s)
+    return bool(s) and s.isascii() and s.isdigit()  # in ASCII, only 0-9 are digits
