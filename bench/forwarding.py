@@ -1,10 +1,13 @@
-"""The forwarding hop alone: aiohttp vs httpx as the gateway's mTLS client (ADR 0005).
+"""The forwarding hop alone: aiohttp vs httpx vs our lean client as the gateway's mTLS client.
 
 ``python -m bench.forwarding`` starts a minimal provider (uvicorn, mTLS with the dev PKI, a
 small JSON answer) in a subprocess, then drives it from this process with each client at the
 same concurrency over keep-alive connections, and prints requests/s and the client's CPU
 time per request. Only the client differs, so the ratio between them is what matters on a
-shared machine.
+shared machine. ``lean`` is ``gateway.forwarder.LeanForwarder`` (HTTP/1.1 spoken directly on
+an ``asyncio.Protocol``, ADR 0005's successor candidate), called through the gateway's
+``Forwarder.send`` exactly as the exchange calls it. ``--loop uvloop`` runs every client on
+uvloop, the gateway's loop.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvloop
 
 from certs.authority import Authority
 from certs.dev import GATEWAY_ID, ensure_dev_pki
@@ -108,9 +112,27 @@ async def _httpx(url: str, pki: Path, concurrency: int, seconds: float) -> tuple
         return await _drive(call, concurrency=concurrency, seconds=seconds)
 
 
+async def _lean(url: str, pki: Path, concurrency: int, seconds: float) -> tuple[int, float, float]:
+    from gateway.forwarder import LeanForwarder
+
+    auth = Authority(pki)
+    cert, key = auth.member_paths(GATEWAY_ID)
+    forwarder = LeanForwarder(client_context(ca=auth.ca_cert_path, cert=cert, key=key))
+    headers = {"X-Road-Client": "VN/GOV/000000001/one-stop"}
+    try:
+
+        async def call() -> None:
+            await forwarder.send("GET", url, headers, b"", 10.0)
+
+        return await _drive(call, concurrency=concurrency, seconds=seconds)
+    finally:
+        await forwarder.close()
+
+
 def main(
     concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 32,
     seconds: Annotated[float, typer.Option(help="Measured seconds per client.")] = 5.0,
+    loop: Annotated[str, typer.Option(help="Event loop: asyncio or uvloop.")] = "asyncio",
 ) -> None:
     """Measure both clients against one provider and print the figures."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,8 +152,10 @@ def main(
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
-            for name, runner in (("aiohttp", _aiohttp), ("httpx", _httpx)):
-                n, wall, cpu = asyncio.run(runner(url, pki, concurrency, seconds))
+            runners = (("aiohttp", _aiohttp), ("httpx", _httpx), ("lean", _lean))
+            for name, runner in runners:
+                coro = runner(url, pki, concurrency, seconds)
+                n, wall, cpu = uvloop.run(coro) if loop == "uvloop" else asyncio.run(coro)
                 print(
                     f"{name:8} {n / wall:8.0f} req/s   client CPU {cpu / n * 1e6:6.0f} µs/req"
                     f"   ({n} requests, concurrency {concurrency})"

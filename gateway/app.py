@@ -37,12 +37,13 @@ from gateway import admin, audit, citizens
 from gateway.catalogue import Catalogue, ProviderEntry
 from gateway.consents import ConsentStore
 from gateway.exchange import Exchange
+from gateway.forwarder import LeanForwarder
 from gateway.log import Checkpointer, LogStore, Timestamper, verify_on_start
 from gateway.metaservices import Metaservices
 from gateway.models import metadata
 from gateway.policy import Policy
 from gateway.protocol import ReplayCache
-from gateway.proxy import AiohttpForwarder, Forwarder
+from gateway.proxy import Forwarder
 from gateway.ratelimit import TokenBuckets
 from gateway.records import EvidenceKeys, RecordWriter
 from gateway.settings import GatewaySettings
@@ -118,7 +119,7 @@ def create_app(
         fail_closed_after=dt.timedelta(hours=settings.tsa_grace_hours),
     )
     if forwarder is None:
-        forwarder = AiohttpForwarder(
+        forwarder = LeanForwarder(
             client_context(ca=pki / "ca.crt", cert=gateway_cert, key=gateway_key)
         )
     exchange = Exchange(

@@ -101,7 +101,11 @@ def tampered(bundle: dict[str, Any], change: str) -> dict[str, Any]:
         b["checkpoint"]["timestamp"] = base64.b64encode(bytes(token)).decode()
     elif change == "signature":
         digest = json.loads(first["record"])["client_jws_sha256"]
-        b["signatures"][digest] = b["signatures"][digest][:-2] + "AA"
+        jws = b["signatures"][digest]
+        # A different character inside the signature (replacing the end with "AA" was no
+        # change at all for one signature in 256, which already ended so).
+        flipped = "B" if jws[-10] != "B" else "C"
+        b["signatures"][digest] = jws[:-10] + flipped + jws[-9:]
     return b
 
 
