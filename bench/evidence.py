@@ -17,7 +17,6 @@ Three questions about the evidence log, each answered by the real code path:
 How to call them (from ``bench.__main__``, or ``python -m bench.evidence``)::
 
     log_scenario(appends=200_000, submitters=256, var_root=DEFAULT_VAR_ROOT) -> dict
-    log_scenario(..., prototype=True) -> dict    # bench.sequencer's proposed _write
     with evidence_gateway(records=1_000_000, var_root=DEFAULT_VAR_ROOT) as gw:
         audit_scenario(gw) -> dict
         proofs_scenario(gw, requests=5_000, concurrencies=(1, 16)) -> dict
@@ -62,7 +61,6 @@ from bench.logdata import (
     ensure_log,
     make_exchanges,
 )
-from bench.sequencer import PatchedRecordWriter
 from bench.stack import cpu_seconds, free_ports
 from certs.authority import Authority
 from certs.dev import AUDITOR_ID, ensure_dev_pki
@@ -114,17 +112,15 @@ def log_scenario(
     submitters: int = 256,
     var_root: Path = DEFAULT_VAR_ROOT,
     window_ms: float = COMMIT_WINDOW_MS,
-    prototype: bool = False,
 ) -> dict[str, Any]:
     """Durable appends per second of ``RecordWriter`` with ``submitters`` concurrent tasks.
 
     ``appends`` records (half ``accepted``, half ``answered``, each with its sealed JWS) are
-    made first on every core; then each submitter takes one exchange at a time and, as the
-    gateway does, queues its ``accepted`` record, appends its ``answered`` record and waits
-    for both to be durable. Latency is from queueing a record to its future resolving.
+    made first on every core; then each submitter takes one exchange at a time, queues its
+    ``accepted`` record, appends its ``answered`` record and waits for both to be durable
+    (the gateway now submits the two together, which can only make batches larger). Latency is from queueing a record to its future resolving.
     The database is a fresh file under ``var_root`` (the disk a gateway would use, not a
-    tmpfs that makes fsync free). ``prototype`` measures ``bench.sequencer``'s proposed
-    ``_write`` instead of the gateway's.
+    tmpfs that makes fsync free).
     """
     var_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="log-scenario-", dir=var_root) as tmp:
@@ -138,15 +134,14 @@ def log_scenario(
         engine = make_engine(f"sqlite:///{root / 'gateway.sqlite3'}", synchronous="FULL")
         try:
             metadata.create_all(engine)
-            kind = PatchedRecordWriter if prototype else RecordWriter
-            writer = kind(engine, window_s=window_ms / 1000)
+            writer = RecordWriter(engine, window_s=window_ms / 1000)
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
                 run = runner.run(_submit_all(writer, records, submitters))
             db_bytes = sum(p.stat().st_size for p in root.glob("gateway.sqlite3*"))
         finally:
             engine.dispose()
     return {
-        "writer": "bench.sequencer prototype" if prototype else "gateway.records",
+        "writer": "gateway.records",
         "appends": run.appended,
         "submitters": submitters,
         "window_ms": window_ms,
@@ -441,9 +436,6 @@ def main(
     ] = None,
     records: Annotated[int, typer.Option(help="Records in the audited log.")] = 1_000_000,
     appends: Annotated[int, typer.Option(help="Appends in the log scenario.")] = 200_000,
-    prototype: Annotated[
-        bool, typer.Option(help="Also run the log scenario with bench.sequencer's writer.")
-    ] = False,
     var_root: Annotated[Path, typer.Option(help="Where kept logs live.")] = DEFAULT_VAR_ROOT,
 ) -> None:
     """Run the evidence scenarios on their own and print their JSON."""
@@ -452,9 +444,6 @@ def main(
     if "log" in wanted:
         out["log"] = log_scenario(appends=appends, var_root=var_root)
         print(json.dumps(out["log"], indent=2), flush=True)
-        if prototype:
-            out["log_prototype"] = log_scenario(appends=appends, var_root=var_root, prototype=True)
-            print(json.dumps(out["log_prototype"], indent=2), flush=True)
     if "audit" in wanted or "proofs" in wanted:
         with evidence_gateway(records, var_root) as gw:
             if "audit" in wanted:
