@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
+import subprocess
 import sys
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,38 @@ def main() -> None:
             ca=pki / "ca.crt",
         ),
     )
+
+
+@contextlib.contextmanager
+def uvicorn_server(pki: Path) -> Iterator[str]:
+    """This module's uvicorn server in a subprocess (population's certificate, mTLS):
+    yields its base URL once it listens; stopped afterwards."""
+    from tests.stack.procs import REPO, free_ports, wait_for
+
+    (port,) = free_ports(1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.servers", str(pki), str(port)], cwd=REPO
+    )
+    try:
+        wait_for("the test server", lambda: _listening(port) or proc.poll() is not None, 30)
+        if proc.poll() is not None:
+            raise RuntimeError("the test server exited")
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

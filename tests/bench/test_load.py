@@ -24,8 +24,8 @@ from bench.load import Prepared
 from certs.authority import Authority
 from certs.dev import GATEWAY_ID
 from core.tls import client_context, server_context
-from tests.bench.servers import RawServer
-from tests.stack.procs import REPO, free_ports, wait_for
+from tests.bench.servers import RawServer, uvicorn_server
+from tests.stack.procs import REPO, free_ports
 
 Answers = dict[int, tuple[int, bytes]]
 
@@ -41,22 +41,8 @@ def client_ssl(dev_pki: Path) -> object:
 @pytest.fixture(scope="module")
 def server(dev_pki: Path) -> Iterator[str]:
     """The base URL of the uvicorn test server (population's certificate, mTLS)."""
-    (port,) = free_ports(1)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.servers", str(dev_pki), str(port)],
-        cwd=REPO,
-    )
-    try:
-        wait_for("the test server", lambda: _listening(port) or proc.poll() is not None, 30)
-        assert proc.poll() is None, "the test server exited"
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with uvicorn_server(dev_pki) as url:
+        yield url
 
 
 @pytest.fixture
@@ -65,16 +51,6 @@ def raw(dev_pki: Path) -> Iterator[RawServer]:
     cert, key = authority.server_paths("population")
     with RawServer(server_context(cert=cert, key=key, ca=authority.ca_cert_path)) as srv:
         yield srv
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-    except OSError:
-        return False
-    return True
 
 
 def _run(requests: list[Prepared], ctx: object, **kw: object) -> tuple[load.Outcome, Answers]:

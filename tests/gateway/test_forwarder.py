@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import subprocess
-import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -31,8 +29,9 @@ from core.tls import client_context, server_context
 from gateway.errors import ProviderTimeout, ProviderUnavailable
 from gateway.forwarder import DROPPED, LeanForwarder
 from gateway.proxy import Upstream
+from tests.bench.servers import uvicorn_server
 from tests.fixtures.pki_world import ForeignCa
-from tests.stack.procs import REPO, free_ports, wait_for
+from tests.stack.procs import free_ports
 
 pytestmark = pytest.mark.anyio
 
@@ -68,31 +67,8 @@ def server_ssl(dev_pki: Path) -> ssl.SSLContext:
 @pytest.fixture(scope="module")
 def uvicorn_url(dev_pki: Path) -> Iterator[str]:
     """The base URL of the uvicorn test server of ``tests.bench.servers``."""
-    (port,) = free_ports(1)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.servers", str(dev_pki), str(port)], cwd=REPO
-    )
-    try:
-        wait_for("the test server", lambda: _listening(port) or proc.poll() is not None, 30)
-        assert proc.poll() is None, "the test server exited"
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-    except OSError:
-        return False
-    return True
+    with uvicorn_server(dev_pki) as url:
+        yield url
 
 
 # -- a scripted TLS server ---------------------------------------------------------------------

@@ -10,12 +10,12 @@ gone: they hold no port, no file, no CPU, only a pid until reaped.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.stack import free_ports
 from stack.services import SERVICES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -94,17 +94,6 @@ def open_files(pid: int) -> list[str]:
 
 
 # -- running the stack -----------------------------------------------------------------------
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 #: The key of ``free_stack_ports`` for the gateway's second (citizens') listener.
