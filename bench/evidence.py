@@ -118,7 +118,8 @@ def log_scenario(
     ``appends`` records (half ``accepted``, half ``answered``, each with its sealed JWS) are
     made first on every core; then each submitter takes one exchange at a time, queues its
     ``accepted`` record, appends its ``answered`` record and waits for both to be durable
-    (the gateway now submits the two together, which can only make batches larger). Latency is from queueing a record to its future resolving.
+    (the gateway now submits the two together, which can only make batches larger).
+    Latency is from queueing a record to its future resolving.
     The database is a fresh file under ``var_root`` (the disk a gateway would use, not a
     tmpfs that makes fsync free).
     """

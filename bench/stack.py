@@ -103,7 +103,13 @@ class BenchStack:
         return out
 
 
-def _env(ports: dict[str, int], var_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+#: The key of a ports dict for the gateway's second (citizens') listener.
+GATEWAY_PUBLIC = "gateway-public"
+
+
+def stack_env(ports: dict[str, int]) -> dict[str, str]:
+    """This process's environment minus anything that would point the stack elsewhere,
+    with every service on 127.0.0.1 at its port of ``ports``."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -112,8 +118,8 @@ def _env(ports: dict[str, int], var_dir: Path, extra: dict[str, str]) -> dict[st
     for name, spec in SERVICES.items():
         env[f"{spec.env_prefix}PORT"] = str(ports[name])
         env[f"{spec.env_prefix}HOST"] = "127.0.0.1"
-    env["GATEWAY_PUBLIC_PORT"] = str(ports["gateway-public"])
-    env.update(extra)
+    if GATEWAY_PUBLIC in ports:
+        env["GATEWAY_PUBLIC_PORT"] = str(ports[GATEWAY_PUBLIC])
     return env
 
 
@@ -123,11 +129,11 @@ def running(
 ) -> Iterator[BenchStack]:
     """Start ``lienthong up`` with ``persons`` persons; stop it (and every child) after."""
     var_dir = var_root / f"{persons}"
-    names = [*SERVICES, "gateway-public"]
+    names = [*SERVICES, GATEWAY_PUBLIC]
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     proc = subprocess.Popen(
         [sys.executable, "-m", "stack", "up", "--persons", str(persons), "--var-dir", str(var_dir)],
-        env=_env(ports, var_dir, extra_env or {}),
+        env={**stack_env(ports), **(extra_env or {})},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.stack import free_ports
+from bench.stack import GATEWAY_PUBLIC as GATEWAY_PUBLIC  # re-exported for the tests
+from bench.stack import free_ports as free_ports
+from bench.stack import stack_env as bench_stack_env
 from stack.services import SERVICES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,10 +98,6 @@ def open_files(pid: int) -> list[str]:
 # -- running the stack -----------------------------------------------------------------------
 
 
-#: The key of ``free_stack_ports`` for the gateway's second (citizens') listener.
-GATEWAY_PUBLIC = "gateway-public"
-
-
 def free_stack_ports() -> dict[str, int]:
     """A free port for every service, and for the gateway's citizens' listener."""
     names = [*SERVICES, GATEWAY_PUBLIC]
@@ -107,17 +105,9 @@ def free_stack_ports() -> dict[str, int]:
 
 
 def stack_env(ports: dict[str, int]) -> dict[str, str]:
-    """The caller's environment minus anything that would point the stack elsewhere."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not any(k.startswith(spec.env_prefix) for spec in SERVICES.values())
-    }
-    for name, spec in SERVICES.items():
-        env[f"{spec.env_prefix}PORT"] = str(ports[name])
-        env[f"{spec.env_prefix}HOST"] = "127.0.0.1"
-    if GATEWAY_PUBLIC in ports:
-        env["GATEWAY_PUBLIC_PORT"] = str(ports[GATEWAY_PUBLIC])
+    """The stack's environment of ``bench.stack``, with this checkout on ``PYTHONPATH``
+    (the tests run the stack from temporary folders)."""
+    env = bench_stack_env(ports)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     return env
 
