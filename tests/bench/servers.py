@@ -29,7 +29,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -93,12 +93,9 @@ RAW_ANSWERS: dict[str, list[bytes] | None] = {
 }
 
 
-class RawServer:
-    """A TLS server on 127.0.0.1 in a thread of its own, answering from ``RAW_ANSWERS``.
-
-    Requests must have no body. After an answer the connection stays open for the next
-    request, unless the answer ends by closing (``/eof``) or there was none (``/drop``).
-    """
+class ThreadedTlsServer:
+    """A TLS server on 127.0.0.1 with an event loop in a thread of its own; a subclass
+    answers each connection in ``_client`` and may tidy up at shutdown in ``_stopping``."""
 
     def __init__(self, ssl_context: Any) -> None:
         self.ssl_context = ssl_context
@@ -108,7 +105,7 @@ class RawServer:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self) -> RawServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         self._ready.wait(10)
         return self
@@ -116,6 +113,17 @@ class RawServer:
     def __exit__(self, *exc: object) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    def _stopping(self, server: asyncio.Server) -> None:
+        """Called on the server's loop once it stopped, before the loop closes."""
+        self.loop.run_until_complete(server.wait_closed())
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -128,8 +136,16 @@ class RawServer:
             self.loop.run_forever()
         finally:
             server.close()
-            self.loop.run_until_complete(server.wait_closed())
+            self._stopping(server)
             self.loop.close()
+
+
+class RawServer(ThreadedTlsServer):
+    """A TLS server on 127.0.0.1 in a thread of its own, answering from ``RAW_ANSWERS``.
+
+    Requests must have no body. After an answer the connection stays open for the next
+    request, unless the answer ends by closing (``/eof``) or there was none (``/drop``).
+    """
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1

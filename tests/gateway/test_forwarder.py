@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from core.tls import client_context, server_context
 from gateway.errors import ProviderTimeout, ProviderUnavailable
 from gateway.forwarder import DROPPED, LeanForwarder
 from gateway.proxy import Upstream
-from tests.bench.servers import uvicorn_server
+from tests.bench.servers import ThreadedTlsServer, uvicorn_server
 from tests.fixtures.pki_world import ForeignCa
 from tests.stack.procs import free_ports
 
@@ -110,7 +109,7 @@ class Peer:
 Script = Callable[[Peer], Awaitable[None]]
 
 
-class Scripted:
+class Scripted(ThreadedTlsServer):
     """A TLS server on 127.0.0.1 in a thread of its own; each connection runs ``script``.
 
     It records every request (connection index, raw bytes), how many connections it saw,
@@ -119,50 +118,21 @@ class Scripted:
     """
 
     def __init__(self, ssl_context: ssl.SSLContext, script: Script) -> None:
-        self.ssl_context = ssl_context
+        super().__init__(ssl_context)
         self.script = script
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        self.connections = 0
         self.open = 0
         self.peak = 0
         self.requests: list[tuple[int, bytes]] = []
         self.client_closed: set[int] = set()
         #: Every connection's writer: aborted at shutdown if its TLS close has not finished.
         self.writers: set[asyncio.StreamWriter] = set()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
 
-    def __enter__(self) -> Scripted:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-
-    @property
-    def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        server = self.loop.run_until_complete(
-            asyncio.start_server(self._client, "127.0.0.1", 0, ssl=self.ssl_context)
-        )
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        try:
-            self.loop.run_forever()
-        finally:
-            server.close()
-            for writer in self.writers:
-                writer.transport.abort()
-            for task in asyncio.all_tasks(self.loop):
-                task.cancel()
-            self.loop.run_until_complete(asyncio.sleep(0.05))
-            self.loop.close()
+    def _stopping(self, server: asyncio.Server) -> None:
+        for writer in self.writers:
+            writer.transport.abort()
+        for task in asyncio.all_tasks(self.loop):
+            task.cancel()
+        self.loop.run_until_complete(asyncio.sleep(0.05))
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         index = self.connections
