@@ -273,6 +273,8 @@ class _Run:
         self.done: asyncio.Future[None] | None = None
         self.sweeper: asyncio.TimerHandle | None = None
         self.last_error: BaseException | None = None
+        #: Set once the run ends early (a hook raised) or closes: nothing new is sent.
+        self.stopping = False
 
     async def go(self, warmup: int, on_start: Callable[[], None] | None) -> Outcome:
         opened = await asyncio.gather(*(self.open(slot) for slot in range(len(self.slots))))
@@ -311,7 +313,7 @@ class _Run:
     def take(self, conn: _Connection) -> None:
         """Give an idle connection the next request, if any is left."""
         i = self.next
-        if i < self.stop:
+        if i < self.stop and not self.stopping:
             self.next = i + 1
             conn.send(i, self.wires[i])
 
@@ -334,6 +336,7 @@ class _Run:
 
     def crash(self, error: BaseException) -> None:
         """End the phase with ``error`` (a response hook raised): ``run`` re-raises it."""
+        self.stopping = True
         if self.done is not None and not self.done.done():
             self.done.set_exception(error)
 
@@ -391,12 +394,14 @@ class _Run:
             return False
         self.outcome.connections += 1
         self.connections.append(conn)
+        if self.stopping:  # opened while the run ended: not to be used, closed with the rest
+            return False
         self.slots[slot] = conn
         return True
 
     def reopen(self, slot: int) -> None:
         """Reconnect a worker in the background while its phase has requests left."""
-        if self.next >= self.stop or slot in self.opening:
+        if self.next >= self.stop or slot in self.opening or self.stopping:
             return
         self.opening.add(slot)
         task = self.loop.create_task(self.keep_busy(slot))
@@ -412,6 +417,8 @@ class _Run:
                     if conn is not None:
                         self.take(conn)
                     return
+                if self.next >= self.stop or self.stopping:
+                    return  # the others took the last requests while this one connected
                 # No connection: the worker's next request fails rather than wait for one.
                 i, self.next = self.next, self.next + 1
                 self.record(i, 0, time.perf_counter() - started, b"")
@@ -433,6 +440,7 @@ class _Run:
         self.sweeper = self.loop.call_later(self.tick, self.sweep)
 
     async def close(self) -> None:
+        self.stopping = True
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
